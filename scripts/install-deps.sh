@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs bitsim's build dependencies from Debian's packages. Idempotent: packages that
+# are already present are skipped, and apt is not touched at all when nothing is missing.
+# Uses sudo only when not running as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libboost-dev          # Boost.Multiprecision: exact references in the tests
+  libtbb-dev            # oneTBB: parallel kernels
+  libhdf5-dev           # experiment results
+  libfmt-dev            # formatting
+  doctest-dev           # unit tests
+  libyaml-cpp-dev       # experiment files
+  librandom123-dev      # Philox counter-based RNG for stochastic rounding
+  libcli11-dev          # the bitsim command line
+  libbenchmark-dev      # bench/
+  nlohmann-json3-dev    # --json output of the CLI
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+echo "install-deps: installing ${missing[*]}" >&2
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
