@@ -7,6 +7,8 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "formats/philox_batch.hpp"
+
 namespace bitsim::formats {
 
 std::string canonical_spec(const Format::Repr& repr);  // format_spec.cpp
@@ -18,48 +20,81 @@ namespace {
 // are keyed by the element's index).
 constexpr std::size_t kGrain = std::size_t(1) << 15;
 
-template <Rounding Mode, class Real>
-void quantize_range(const Real* in, Real* out, std::size_t begin, std::size_t end,
-                    const LatticePlan<Real>& plan, int random_bits, RandomStream rng,
-                    std::uint64_t index_offset) {
+// The span loops are written for GCC to vectorise (AVX2 and the like): `flatten` inlines
+// round_pattern and everything it calls into the loop, and two of GCC's CFG transforms are
+// turned off for it: jump threading and PRE duplicate round_pattern's selects into
+// many-way branches that if-conversion then cannot turn back into vector selects (found
+// with -fdump-tree-ifcvt-details). Results do not depend on any of this; only speed does.
+#if defined(__GNUC__) && !defined(__clang__)
+#define BITSIM_VECTORISE_LOOP [[gnu::flatten, gnu::optimize("no-thread-jumps", "no-tree-pre")]]
+#else
+#define BITSIM_VECTORISE_LOOP
+#endif
+
+template <Rounding Mode, class Shape, class Real>
+BITSIM_VECTORISE_LOOP void quantize_range(const Real* in, Real* out, std::size_t begin,
+                                          std::size_t end, const LatticePlan<Real>& shared_plan,
+                                          int random_bits, RandomStream rng,
+                                          std::uint64_t index_offset) {
+  // A local copy: the compiler then knows no store to `out` changes it, so every plan
+  // field is loop-invariant.
+  const LatticePlan<Real> plan = shared_plan;
   using Bits = typename SourceTraits<Real>::Bits;
   if constexpr (Mode != Rounding::stochastic) {
     for (std::size_t i = begin; i < end; ++i) {
-      out[i] = std::bit_cast<Real>(round_pattern<Mode, Real>(std::bit_cast<Bits>(in[i]), plan));
+      out[i] = std::bit_cast<Real>(
+          round_pattern<Mode, Real, Shape>(std::bit_cast<Bits>(in[i]), plan));
     }
   } else {
-    // Draw the random words for a run of elements first, then round the run: keeps the
-    // rounding loop free of the generator so it vectorises.
-    constexpr std::size_t kRun = 256;
-    std::uint32_t words[kRun];
+    // Draw the random words for a run of elements first (whole Philox groups, a batch of
+    // counters at a time), then round the run: keeps the rounding loop free of the
+    // generator so it vectorises. Element i's word is word i mod 4 of group i / 4. A run
+    // is sized so that its groups (one more than kRun / 4 when it starts inside a group)
+    // fill whole batches.
+    constexpr std::size_t kGroups = 4 * kPhiloxBatch;
+    constexpr std::size_t kRun = 4 * kGroups - 4;
+    static_assert(philox_padded(kRun / 4 + 1) == kGroups);
+    alignas(32) std::uint32_t words[4 * kGroups];
     for (std::size_t run = begin; run < end; run += kRun) {
       const std::size_t n = std::min(kRun, end - run);
       const std::uint64_t first = index_offset + run;
-      for (std::size_t j = 0; j < n;) {
-        const std::uint64_t index = first + j;
-        const auto group = rng.group(index >> 2);
-        for (std::uint64_t lane = index & 3; lane < 4 && j < n; ++lane, ++j) words[j] = group.v[lane];
-      }
+      const std::uint64_t first_group = first >> 2;
+      philox_groups(rng, first_group, std::size_t(((first + n + 3) >> 2) - first_group), words);
+      const std::uint32_t* run_words = words + (first & 3);
       for (std::size_t j = 0; j < n; ++j) {
-        out[run + j] = std::bit_cast<Real>(round_pattern<Mode, Real>(
-            std::bit_cast<Bits>(in[run + j]), plan, words[j], random_bits));
+        out[run + j] = std::bit_cast<Real>(round_pattern<Mode, Real, Shape>(
+            std::bit_cast<Bits>(in[run + j]), plan, run_words[j], random_bits));
       }
     }
   }
 }
 
-template <Rounding Mode, class Real>
+template <Rounding Mode, class Shape, class Real>
 void quantize_parallel(std::span<const Real> in, std::span<Real> out, const LatticePlan<Real>& plan,
                        int random_bits, RandomStream rng, std::uint64_t index_offset) {
   if (in.size() <= kGrain) {
-    quantize_range<Mode>(in.data(), out.data(), 0, in.size(), plan, random_bits, rng, index_offset);
+    quantize_range<Mode, Shape>(in.data(), out.data(), 0, in.size(), plan, random_bits, rng,
+                                index_offset);
     return;
   }
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, in.size(), kGrain),
                     [&](const tbb::blocked_range<std::size_t>& r) {
-                      quantize_range<Mode>(in.data(), out.data(), r.begin(), r.end(), plan,
-                                           random_bits, rng, index_offset);
+                      quantize_range<Mode, Shape>(in.data(), out.data(), r.begin(), r.end(), plan,
+                                                  random_bits, rng, index_offset);
                     });
+}
+
+// Picks the compile-time plan shape once per span (see lattice_rounding.hpp).
+template <Rounding Mode, class Real>
+void quantize_shaped(std::span<const Real> in, std::span<Real> out, const LatticePlan<Real>& plan,
+                     int random_bits, RandomStream rng, std::uint64_t index_offset) {
+  if (fits_shape(plan, PlainFloat{})) {
+    quantize_parallel<Mode, PlainFloat>(in, out, plan, random_bits, rng, index_offset);
+  } else if (fits_shape(plan, PlainSigned{})) {
+    quantize_parallel<Mode, PlainSigned>(in, out, plan, random_bits, rng, index_offset);
+  } else {
+    quantize_parallel<Mode, AnyPlan>(in, out, plan, random_bits, rng, index_offset);
+  }
 }
 
 template <class Real>
@@ -71,7 +106,7 @@ void quantize_dispatch(std::span<const Real> in, std::span<Real> out, const Latt
   }
   switch (r.mode) {
 #define BITSIM_CASE(M) \
-  case Rounding::M: return quantize_parallel<Rounding::M>(in, out, plan, r.random_bits, rng, offset);
+  case Rounding::M: return quantize_shaped<Rounding::M>(in, out, plan, r.random_bits, rng, offset);
     BITSIM_CASE(nearest_even)
     BITSIM_CASE(nearest_away)
     BITSIM_CASE(nearest_zero)

@@ -82,8 +82,11 @@ class Format {
   // --- spans (parallel with oneTBB; results do not depend on the thread count) ---
   // out[i] = the value of in[i] rounded into the format, in the host type. Element i uses
   // random word i of `rng` (index_offset shifts the numbering for slices of a tensor).
-  // Values the format holds but the host type cannot (a float64-range format seen
-  // through float32) come back rounded toward zero into the host type.
+  // Values the format holds beyond the host type's range (a float64-range format seen
+  // through float32: rounding up past FLT_MAX, or the ±max a saturating policy gives for
+  // ±inf) come back as ±inf; encode() always gives the exact code, through float64.
+  // With ftz_in, decode() reads subnormal codes as zero, so decode(encode(x)) can differ
+  // from quantize(x), which keeps subnormal results (only ftz_out flushes those).
   void quantize(std::span<const float> in, std::span<float> out, RoundingSpec r = {},
                 RandomStream rng = {}, std::uint64_t index_offset = 0) const;
   void quantize(std::span<const double> in, std::span<double> out, RoundingSpec r = {},

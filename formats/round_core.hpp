@@ -49,10 +49,10 @@ BITSIM_HD constexpr bool round_up(bool odd, Discarded d, bool negative,
     static_assert(Mode == Rounding::stochastic);
     // Round up when the top k bits of the fraction plus k random bits carry out of k bits:
     // probability floor(fraction * 2^k / 2^32) / 2^k, as a k-bit hardware adder gives.
+    // With f, r the top k bits: f + r >= 2^k exactly when f > 2^k - 1 - r, and
+    // 2^k - 1 - r is the top k bits of ~random; so the test needs no wider type.
     const int drop = 32 - random_bits;
-    const std::uint64_t f = std::uint64_t(d.fraction >> drop);
-    const std::uint64_t r = std::uint64_t(random >> drop);
-    return ((f + r) >> random_bits) != 0;
+    return (d.fraction >> drop) > (~random >> drop);
   }
 }
 

@@ -44,7 +44,8 @@ RoundingSpec parse_rounding(std::string_view text) {
 std::string to_string(const RoundingSpec& spec) {
   std::string s(short_name(spec.mode));
   if (spec.mode == Rounding::stochastic && spec.random_bits != 32) {
-    s += ":" + std::to_string(spec.random_bits);
+    s += ':';
+    s += std::to_string(spec.random_bits);
   }
   return s;
 }

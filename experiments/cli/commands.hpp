@@ -1,0 +1,14 @@
+#pragma once
+// The subcommands of `bitsim`. Each registers itself on the app; its callback does the
+// work, printing results on stdout. Bad user input (specs, modes, numbers) is reported
+// by throwing std::invalid_argument, which main() turns into a message on stderr and
+// exit status 2.
+#include <CLI/CLI.hpp>
+
+namespace bitsim::cli {
+
+void add_formats_command(CLI::App& app);   // bitsim formats [--json]
+void add_format_command(CLI::App& app);    // bitsim format SPEC [--table] [--json]
+void add_quantize_command(CLI::App& app);  // bitsim quantize --format SPEC ... < numbers
+
+}  // namespace bitsim::cli

@@ -1,0 +1,54 @@
+#include "experiments/cli/format_properties.hpp"
+
+#include "experiments/cli/number_printing.hpp"
+
+namespace bitsim::cli {
+
+using formats::Format;
+
+std::vector<FormatProperty> describe(const Format& format, std::string_view description) {
+  const auto number = [](std::string key, double v, bool in_overview = true) {
+    return FormatProperty{std::move(key), shortest_decimal(v), v, in_overview};
+  };
+  const auto word = [](std::string key, std::string_view v, bool in_overview = true) {
+    return FormatProperty{std::move(key), std::string(v), std::string(v), in_overview};
+  };
+  const auto flag = [](std::string key, bool v) {
+    return FormatProperty{std::move(key), v ? "yes" : "no", v, true};
+  };
+  return {
+      FormatProperty{"bits", std::to_string(format.bits()), format.bits(), true},
+      number("max", format.max_value()),
+      number("min", format.min_value(), false),
+      number("min_normal", format.min_normal()),
+      number("min_subnormal", format.min_subnormal()),
+      number("epsilon", format.epsilon()),
+      FormatProperty{"finite_codes", std::to_string(format.finite_code_count()),
+                     format.finite_code_count(), true},
+      flag("inf", format.has_infinity()),
+      flag("nan", format.has_nan()),
+      word("overflow", formats::to_string(format.overflow())),
+      word("nan_rule", formats::to_string(format.lattice().nan_rule), false),
+      word("kind", format.kind(), false),
+      word("description", description),
+  };
+}
+
+std::string description_of(const Format& format) {
+  // A named format with policy options ("e4m3fn<overflow=saturate>") keeps its name's
+  // description; the options are visible in the spec.
+  const std::string_view spec = format.spec();
+  const std::string_view base = spec.substr(0, spec.find('<'));
+  for (const auto& named : formats::named_formats()) {
+    if (named.name == base) return std::string(named.description);
+  }
+  return format.kind() == "float" ? "custom float" : "custom fixed point";
+}
+
+nlohmann::ordered_json to_json(const std::vector<FormatProperty>& properties) {
+  nlohmann::ordered_json object = nlohmann::ordered_json::object();
+  for (const auto& p : properties) object[p.key] = p.value;
+  return object;
+}
+
+}  // namespace bitsim::cli

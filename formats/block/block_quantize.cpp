@@ -1,0 +1,417 @@
+// The block kernel: per block, statistics -> scale -> elements -> values (and codes).
+// One template per rounding mode; the recipe and rule branch once per block.
+#include "formats/block/block_quantize.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+
+#include "formats/block/block_scale.hpp"
+#include "formats/lattice_rounding.hpp"
+
+namespace bitsim::formats {
+namespace {
+
+using block_detail::power_of_two_exponent;
+using block_detail::quotient_to_odd;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// What one block needs to turn element values back into numbers.
+struct BlockScale {
+  std::uint64_t code = 0;
+  double value = 0;        // the decoded scale
+  double offset = 0;       // decoded zero point (integer) or Q4_1's minimum
+  std::uint64_t offset_code = 0;
+  bool is_nan = false;
+  float inverse = 0;       // ggml: 1/d of the unrounded float32 d
+  float minimum = 0;       // ggml Q4_1: the unrounded block minimum
+};
+
+// value = f(element value q, block scale, tensor scale): the one place decode and
+// quantize share, so that quantize == decode(encode) by construction.
+float dequantize(Recipe recipe, double q, const BlockScale& s, float tensor_scale) {
+  if (s.is_nan) return float(kNaN);
+  switch (recipe) {
+    case Recipe::generic: return float((q - s.offset) * s.value);  // exact in double, one rounding
+    case Recipe::two_level_fp32: return float(q * s.value) / tensor_scale;  // exact product, fp32 divide
+    case Recipe::ggml_q8_0: return float(q) * float(s.value);
+    case Recipe::ggml_q4_0: return float(q - 8) * float(s.value);
+    case Recipe::ggml_q4_1: return float(q) * float(s.value) + float(s.offset);
+  }
+  return float(kNaN);
+}
+
+struct BlockStats {
+  float amax = 0;
+  float lo = std::numeric_limits<float>::max();
+  float hi = -std::numeric_limits<float>::max();
+  float signed_max = 0;  // the first element of largest magnitude, sign kept (Q4_0)
+  bool nonfinite = false;
+};
+
+class Kernel {
+ public:
+  Kernel(const BlockFormat& f, const BlockGrid& g, const float* in, RandomStream rng)
+      : f_(f), g_(g), in_(in), rng_(rng),
+        element_plan_(make_plan<double>(f.element().lattice())),
+        integer_plan_(make_plan<double>(Format::parse("int32").lattice())),
+        scale_nan_code_(f.scale().encode(kNaN)) {
+    if (f.has_tensor_scale()) tensor_scale_ = tensor_encode_scale();
+    if (f.has_zero_point()) zero_point_max_ = f.element().max_value();
+  }
+
+  float tensor_scale() const { return tensor_scale_; }
+
+  // Writes the block's values to `out` and its codes to `codes`, `scales`, `offsets`
+  // (each skipped when null).
+  template <Rounding Mode>
+  void run(std::size_t block, float* out, std::uint64_t* codes, std::uint64_t* scales,
+           std::uint64_t* offsets) const {
+    const std::size_t r0 = block / g_.grid_cols * g_.block_rows, c0 = block % g_.grid_cols * g_.block_cols;
+    const std::size_t r1 = std::min(g_.rows, r0 + g_.block_rows), c1 = std::min(g_.cols, c0 + g_.block_cols);
+    const auto for_each = [&](auto&& fn) {
+      for (std::size_t r = r0; r < r1; ++r) {
+        for (std::size_t c = c0; c < c1; ++c) fn(r * g_.cols + c);
+      }
+    };
+    BlockStats st;
+    for_each([&](std::size_t i) {
+      const float x = in_[i];
+      st.nonfinite |= !std::isfinite(x);
+      if (std::fabs(x) > st.amax) {
+        st.amax = std::fabs(x);
+        st.signed_max = x;
+      }
+      st.lo = std::min(st.lo, x);
+      st.hi = std::max(st.hi, x);
+    });
+    BlockScale s;
+    if (st.nonfinite) {
+      s.code = scale_nan_code_;
+      s.is_nan = true;
+    } else {
+      s = choose_scale<Mode>(st, for_each);
+    }
+    if (scales) scales[block] = s.code;
+    if (offsets) offsets[block] = s.offset_code;
+    if (f_.recipe() == Recipe::generic && !f_.has_zero_point() && !s.is_nan && !codes) {
+      symmetric_values<Mode>(s, for_each, out, {r0, r1}, {c0, c1});
+      return;
+    }
+    const auto& element_format = f_.element().repr();
+    for_each([&](std::size_t i) {
+      const double q = s.is_nan ? 0.0 : element<Mode>(in_[i], s, i);
+      if (out) out[i] = dequantize(f_.recipe(), q, s, tensor_scale_);
+      if (codes) codes[i] = std::visit([q](const auto& e) { return formats::pack(e, q); }, element_format);
+    });
+  }
+
+ private:
+  // The hot loop of quantize for symmetric generic blocks: a power-of-two scale divides
+  // exactly as a multiplication by its inverse; the rounding core is inlined (flatten).
+  // (It does not vectorise: the rounding core has control flow GCC 12 cannot if-convert.)
+  template <Rounding Mode, class ForEach>
+  [[gnu::flatten]] void symmetric_values(const BlockScale& s, const ForEach& for_each, float* out,
+                                        std::pair<std::size_t, std::size_t> rows,
+                                        std::pair<std::size_t, std::size_t> cols) const {
+    const double scale = s.value;
+    const bool power_of_two = scale != 0 && (std::bit_cast<std::uint64_t>(scale) & ((std::uint64_t(1) << 52) - 1)) == 0;
+    if (power_of_two && Mode != Rounding::stochastic) {
+      // Row by row over plain pointers; x * (1 / 2^e) is exact in double.
+      const double inverse = 1.0 / scale;
+      for (std::size_t r = rows.first; r < rows.second; ++r) {
+        const float* src = in_ + r * g_.cols + cols.first;
+        float* dst = out + r * g_.cols + cols.first;
+        const std::size_t n = cols.second - cols.first;
+        for (std::size_t j = 0; j < n; ++j) {
+          const double y = double(src[j]) * inverse;
+          dst[j] = float(std::bit_cast<double>(round_pattern<Mode, double>(std::bit_cast<std::uint64_t>(y), element_plan_)) * scale);
+        }
+      }
+    } else {
+      for_each([&](std::size_t i) { out[i] = float(element<Mode>(in_[i], s, i) * scale); });
+    }
+  }
+
+  template <Rounding Mode>
+  double round_to(const LatticePlan<double>& plan, double y, std::size_t index) const {
+    const std::uint32_t word = Mode == Rounding::stochastic ? rng_.word(index) : 0;
+    return std::bit_cast<double>(round_pattern<Mode, double>(std::bit_cast<std::uint64_t>(y), plan, word,
+                                                             f_.rounding().random_bits));
+  }
+
+  // The element value q (in element units) of input x in a block with scale s.
+  template <Rounding Mode>
+  double element(float x, const BlockScale& s, std::size_t index) const {
+    switch (f_.recipe()) {
+      case Recipe::generic: {
+        if (s.value == 0) return round_to<Mode>(element_plan_, std::copysign(0.0, x), index);
+        if (!f_.has_zero_point()) return round_to<Mode>(element_plan_, quotient_to_odd(x, s.value), index);
+        const double q = round_to<Mode>(integer_plan_, quotient_to_odd(x, s.value), index) + s.offset;
+        return std::clamp(q, 0.0, zero_point_max_);
+      }
+      case Recipe::two_level_fp32: {
+        // y = x * (s_enc / stored_b), each step in float32 (Transformer Engine order).
+        const float factor = s.value == 0 ? 0.0f : tensor_scale_ / float(s.value);
+        return round_to<Mode>(element_plan_, double(x * factor), index);
+      }
+      // roundf ties away; + 0.0 turns -0 into the integer 0 that int8 storage holds.
+      case Recipe::ggml_q8_0: return double(std::round(x * s.inverse)) + 0.0;
+      case Recipe::ggml_q4_0: return std::min(15.0f, std::trunc(x * s.inverse + 8.5f));
+      case Recipe::ggml_q4_1: return std::min(15.0f, std::trunc((x - s.minimum) * s.inverse + 0.5f));
+    }
+    return 0;
+  }
+
+  BlockScale scale_of(double value) const {
+    const std::uint64_t code = f_.scale().encode(value);
+    return {code, f_.scale().decode(code)};
+  }
+
+  // The scale format's rounding (rne, saturating) of the exact positive quotient, never 0.
+  BlockScale rounded_scale(double numerator, double denominator) const {
+    const BlockScale s = scale_of(quotient_to_odd(numerator, denominator));
+    return s.value > 0 ? s : scale_of(f_.scale().min_subnormal());
+  }
+
+  BlockScale power_of_two_scale(int exponent) const {
+    exponent = std::clamp(exponent, f_.scale_min_exponent(), f_.scale_max_exponent());
+    return scale_of(std::ldexp(1.0, exponent));
+  }
+
+  template <Rounding Mode, class ForEach>
+  BlockScale choose_scale(const BlockStats& st, const ForEach& for_each) const {
+    switch (f_.recipe()) {
+      case Recipe::generic: return generic_scale<Mode>(st, for_each);
+      case Recipe::two_level_fp32: {
+        // stored_b = scale_rne_sat(amax_b * (s_enc * (1 / elem_max))), in float32.
+        const float inverse_max = 1.0f / float(f_.element_max());
+        return scale_of(double(st.amax * (tensor_scale_ * inverse_max)));
+      }
+      case Recipe::ggml_q8_0: return ggml_scale(st.amax / 127.0f);
+      case Recipe::ggml_q4_0: return ggml_scale(st.signed_max / -8.0f);
+      case Recipe::ggml_q4_1: {
+        BlockScale s = ggml_scale((st.hi - st.lo) / 15.0f);
+        s.minimum = st.lo;
+        s.offset_code = f_.scale().encode(st.lo);
+        s.offset = f_.scale().decode(s.offset_code);
+        return s;
+      }
+    }
+    return {};
+  }
+
+  BlockScale ggml_scale(float d) const {
+    BlockScale s = scale_of(d);
+    s.inverse = d != 0 ? 1.0f / d : 0.0f;
+    return s;
+  }
+
+  template <Rounding Mode, class ForEach>
+  BlockScale generic_scale(const BlockStats& st, const ForEach& for_each) const {
+    if (f_.has_zero_point()) {
+      // The range always holds 0 (as GPTQ/AWQ do), so 0 is exactly representable.
+      const double lo = std::min(st.lo, 0.0f), hi = std::max(st.hi, 0.0f);
+      if (hi == lo) return scale_of(0.0);
+      BlockScale s = rounded_scale(hi - lo, zero_point_max_);
+      const double z = std::bit_cast<double>(round_pattern<Rounding::nearest_even, double>(
+          std::bit_cast<std::uint64_t>(quotient_to_odd(-lo, s.value)), integer_plan_));
+      s.offset = std::clamp(z, 0.0, zero_point_max_);
+      s.offset_code = std::uint64_t(s.offset);
+      return s;
+    }
+    if (st.amax == 0) return {0, f_.scale().decode(0)};
+    const double elem_max = f_.element_max();
+    if (f_.rule() == ScaleRule::amax) return rounded_scale(st.amax, elem_max);
+    if (f_.rule() != ScaleRule::mse) {
+      return power_of_two_scale(power_of_two_exponent(f_.rule(), st.amax, elem_max, f_.element_emax()));
+    }
+    // mse: the candidate with the least sum of squared errors (double sums, block order);
+    // ties keep the smaller exponent.
+    const int floor_rule = power_of_two_exponent(ScaleRule::floor, st.amax, elem_max, f_.element_emax());
+    BlockScale best;
+    double best_error = std::numeric_limits<double>::infinity();
+    for (int e = floor_rule - 1; e <= floor_rule + 2; ++e) {
+      const BlockScale s = power_of_two_scale(e);
+      double error = 0;
+      for_each([&](std::size_t i) {
+        const double d = double(in_[i]) - element<Mode>(in_[i], s, i) * s.value;
+        error += d * d;
+      });
+      if (error < best_error) {
+        best = s;
+        best_error = error;
+      }
+    }
+    return best;
+  }
+
+  // s_enc = (elem_max * scale_max) / amax(tensor) in float32 over the finite inputs;
+  // 1 when that amax is 0, and at most the largest float.
+  float tensor_encode_scale() const {
+    const std::size_t n = g_.rows * g_.cols;
+    const float amax = tbb::parallel_reduce(
+        tbb::blocked_range<std::size_t>(0, n, std::size_t(1) << 16), 0.0f,
+        [this](const tbb::blocked_range<std::size_t>& r, float m) {
+          for (std::size_t i = r.begin(); i < r.end(); ++i) {
+            if (std::isfinite(in_[i])) m = std::max(m, std::fabs(in_[i]));
+          }
+          return m;
+        },
+        [](float a, float b) { return std::max(a, b); });
+    if (amax == 0) return 1.0f;
+    const float top = float(f_.element_max()) * float(f_.scale().max_value());
+    return std::min(top / amax, std::numeric_limits<float>::max());
+  }
+
+  const BlockFormat& f_;
+  const BlockGrid& g_;
+  const float* in_;
+  RandomStream rng_;
+  LatticePlan<double> element_plan_;
+  LatticePlan<double> integer_plan_;  // wide integers: x / s before the zero point is added
+  std::uint64_t scale_nan_code_;
+  float tensor_scale_ = 1.0f;
+  double zero_point_max_ = 0;
+};
+
+template <class Fn>
+void dispatch_mode(Rounding mode, Fn&& fn) {
+  switch (mode) {
+#define BITSIM_CASE(M) \
+  case Rounding::M: return fn.template operator()<Rounding::M>();
+    BITSIM_CASE(nearest_even)
+    BITSIM_CASE(nearest_away)
+    BITSIM_CASE(nearest_zero)
+    BITSIM_CASE(toward_positive)
+    BITSIM_CASE(toward_negative)
+    BITSIM_CASE(toward_zero)
+    BITSIM_CASE(odd)
+    BITSIM_CASE(stochastic)
+#undef BITSIM_CASE
+  }
+}
+
+void check_sizes(std::size_t n, std::size_t rows, std::size_t cols, const char* what) {
+  if (n != rows * cols) {
+    throw std::invalid_argument(std::string(what) + ": " + std::to_string(n) + " elements for a [" +
+                                std::to_string(rows) + ", " + std::to_string(cols) + "] array");
+  }
+}
+
+// Runs the kernel over every block in parallel; blocks per task ~ 2^14 elements.
+void run_blocks(const BlockFormat& f, const BlockGrid& g, const Kernel& k, float* out,
+                std::uint64_t* codes, std::uint64_t* scales, std::uint64_t* offsets) {
+  const std::size_t per_block = std::max<std::size_t>(1, g.block_rows * g.block_cols);
+  const std::size_t grain = std::max<std::size_t>(1, (std::size_t(1) << 14) / per_block);
+  dispatch_mode(f.rounding().mode, [&]<Rounding Mode>() {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, g.block_count(), grain),
+                      [&](const tbb::blocked_range<std::size_t>& r) {
+                        for (std::size_t b = r.begin(); b < r.end(); ++b) {
+                          k.run<Mode>(b, out, codes, scales, offsets);
+                        }
+                      });
+  });
+}
+
+}  // namespace
+
+BlockGrid block_grid(const BlockFormat& format, std::size_t rows, std::size_t cols) {
+  BlockGrid g{rows, cols};
+  const auto s = format.shape();
+  g.block_rows = s.rows == 0 ? std::max<std::size_t>(rows, 1) : std::size_t(s.rows);
+  g.block_cols = s.cols == 0 ? std::max<std::size_t>(cols, 1) : std::size_t(s.cols);
+  g.grid_rows = (rows + g.block_rows - 1) / g.block_rows;
+  g.grid_cols = (cols + g.block_cols - 1) / g.block_cols;
+  return g;
+}
+
+void block_quantize(const BlockFormat& format, std::span<const float> in, std::size_t rows,
+                    std::size_t cols, std::span<float> out, RandomStream rng) {
+  check_sizes(in.size(), rows, cols, "block_quantize input");
+  check_sizes(out.size(), rows, cols, "block_quantize output");
+  const BlockGrid g = block_grid(format, rows, cols);
+  const Kernel k(format, g, in.data(), rng);
+  run_blocks(format, g, k, out.data(), nullptr, nullptr, nullptr);
+}
+
+BlockEncoding block_encode(const BlockFormat& format, std::span<const float> in, std::size_t rows,
+                           std::size_t cols, RandomStream rng) {
+  check_sizes(in.size(), rows, cols, "block_encode input");
+  const BlockGrid g = block_grid(format, rows, cols);
+  const Kernel k(format, g, in.data(), rng);
+  BlockEncoding e;
+  e.rows = rows;
+  e.cols = cols;
+  e.elements.resize(in.size());
+  e.scales.resize(g.block_count());
+  const bool offsets = format.has_zero_point() || format.recipe() == Recipe::ggml_q4_1;
+  if (offsets) e.zero_points.resize(g.block_count());
+  e.tensor_scale = k.tensor_scale();
+  run_blocks(format, g, k, nullptr, e.elements.data(), e.scales.data(),
+             offsets ? e.zero_points.data() : nullptr);
+  return e;
+}
+
+void block_decode(const BlockFormat& format, const BlockEncoding& e, std::span<float> out) {
+  check_sizes(out.size(), e.rows, e.cols, "block_decode output");
+  check_sizes(e.elements.size(), e.rows, e.cols, "block_decode element codes");
+  const BlockGrid g = block_grid(format, e.rows, e.cols);
+  const bool offsets = format.has_zero_point() || format.recipe() == Recipe::ggml_q4_1;
+  if (e.scales.size() != g.block_count() || (offsets && e.zero_points.size() != g.block_count())) {
+    throw std::invalid_argument("block_decode: expected " + std::to_string(g.block_count()) +
+                                " scales (and zero points) for this shape, got " + std::to_string(e.scales.size()));
+  }
+  const Format& scale = format.scale();
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, g.block_count()), [&](const tbb::blocked_range<std::size_t>& r) {
+    for (std::size_t b = r.begin(); b < r.end(); ++b) {
+      BlockScale s;
+      s.is_nan = scale.is_nan_code(e.scales[b]);
+      s.value = scale.decode(e.scales[b]);
+      if (format.has_zero_point()) s.offset = double(e.zero_points[b]);
+      if (format.recipe() == Recipe::ggml_q4_1) s.offset = scale.decode(e.zero_points[b]);
+      const std::size_t r0 = b / g.grid_cols * g.block_rows, c0 = b % g.grid_cols * g.block_cols;
+      for (std::size_t row = r0; row < std::min(g.rows, r0 + g.block_rows); ++row) {
+        for (std::size_t c = c0; c < std::min(g.cols, c0 + g.block_cols); ++c) {
+          const std::size_t i = row * g.cols + c;
+          out[i] = dequantize(format.recipe(), format.element().decode(e.elements[i]), s, e.tensor_scale);
+        }
+      }
+    }
+  });
+}
+
+PackedBlocks pack_blocks(const BlockFormat& format, const BlockEncoding& e) {
+  const int offset_bits = format.recipe() == Recipe::ggml_q4_1 ? format.scale().bits() : format.element().bits();
+  return {e.rows, e.cols, pack_codes(e.elements, format.element().bits()), pack_codes(e.scales, format.scale().bits()),
+          pack_codes(e.zero_points, offset_bits), e.tensor_scale};
+}
+
+BlockEncoding unpack_blocks(const BlockFormat& format, const PackedBlocks& p) {
+  const BlockGrid g = block_grid(format, p.rows, p.cols);
+  BlockEncoding e;
+  e.rows = p.rows;
+  e.cols = p.cols;
+  e.tensor_scale = p.tensor_scale;
+  e.elements.resize(p.rows * p.cols);
+  e.scales.resize(g.block_count());
+  unpack_codes(p.elements, format.element().bits(), e.elements);
+  unpack_codes(p.scales, format.scale().bits(), e.scales);
+  if (format.has_zero_point() || format.recipe() == Recipe::ggml_q4_1) {
+    e.zero_points.resize(g.block_count());
+    const int offset_bits = format.recipe() == Recipe::ggml_q4_1 ? format.scale().bits() : format.element().bits();
+    unpack_codes(p.zero_points, offset_bits, e.zero_points);
+  }
+  return e;
+}
+
+}  // namespace bitsim::formats
