@@ -104,19 +104,9 @@ void quantize_dispatch(std::span<const Real> in, std::span<Real> out, const Latt
     throw std::invalid_argument("quantize: input has " + std::to_string(in.size()) +
                                 " elements but output has " + std::to_string(out.size()));
   }
-  switch (r.mode) {
-#define BITSIM_CASE(M) \
-  case Rounding::M: return quantize_shaped<Rounding::M>(in, out, plan, r.random_bits, rng, offset);
-    BITSIM_CASE(nearest_even)
-    BITSIM_CASE(nearest_away)
-    BITSIM_CASE(nearest_zero)
-    BITSIM_CASE(toward_positive)
-    BITSIM_CASE(toward_negative)
-    BITSIM_CASE(toward_zero)
-    BITSIM_CASE(odd)
-    BITSIM_CASE(stochastic)
-#undef BITSIM_CASE
-  }
+  with_rounding_mode(r.mode, [&]<Rounding M>() {
+    quantize_shaped<M>(in, out, plan, r.random_bits, rng, offset);
+  });
 }
 
 void check_rounding(RoundingSpec r) {

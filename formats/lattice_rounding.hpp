@@ -368,18 +368,9 @@ template <class Real>
 BITSIM_HD constexpr typename SourceTraits<Real>::Bits round_pattern(
     Rounding mode, typename SourceTraits<Real>::Bits x, const LatticePlan<Real>& p,
     std::uint32_t random = 0, int random_bits = 32) {
-  switch (mode) {
-    case Rounding::nearest_even: return round_pattern<Rounding::nearest_even>(x, p);
-    case Rounding::nearest_away: return round_pattern<Rounding::nearest_away>(x, p);
-    case Rounding::nearest_zero: return round_pattern<Rounding::nearest_zero>(x, p);
-    case Rounding::toward_positive: return round_pattern<Rounding::toward_positive>(x, p);
-    case Rounding::toward_negative: return round_pattern<Rounding::toward_negative>(x, p);
-    case Rounding::toward_zero: return round_pattern<Rounding::toward_zero>(x, p);
-    case Rounding::odd: return round_pattern<Rounding::odd>(x, p);
-    case Rounding::stochastic:
-      return round_pattern<Rounding::stochastic>(x, p, random, random_bits);
-  }
-  return x;
+  return with_rounding_mode(mode, [&]<Rounding M>() {
+    return round_pattern<M, Real>(x, p, random, random_bits);
+  });
 }
 
 }  // namespace bitsim::formats

@@ -235,18 +235,9 @@ BITSIM_HD constexpr std::uint64_t encode(const Posit& p, Real x, std::uint32_t r
 template <class Real>
 BITSIM_HD constexpr std::uint64_t encode(const Posit& p, Real x, RoundingSpec r = {},
                                          std::uint32_t random = 0) {
-  switch (r.mode) {
-    case Rounding::nearest_even: return encode<Rounding::nearest_even>(p, x);
-    case Rounding::nearest_away: return encode<Rounding::nearest_away>(p, x);
-    case Rounding::nearest_zero: return encode<Rounding::nearest_zero>(p, x);
-    case Rounding::toward_positive: return encode<Rounding::toward_positive>(p, x);
-    case Rounding::toward_negative: return encode<Rounding::toward_negative>(p, x);
-    case Rounding::toward_zero: return encode<Rounding::toward_zero>(p, x);
-    case Rounding::odd: return encode<Rounding::odd>(p, x);
-    case Rounding::stochastic:
-      return encode<Rounding::stochastic>(p, x, random, r.random_bits);
-  }
-  return p.nar_code();
+  return with_rounding_mode(r.mode, [&]<Rounding M>() {
+    return encode<M>(p, x, random, r.random_bits);
+  });
 }
 
 // x rounded into the posit and back: decode(encode(x)).

@@ -60,18 +60,9 @@ BITSIM_HD constexpr bool round_up(bool odd, Discarded d, bool negative,
 // the template above once per span instead.
 BITSIM_HD constexpr bool round_up(Rounding mode, bool odd, Discarded d, bool negative,
                                   std::uint32_t random = 0, int random_bits = 32) {
-  switch (mode) {
-    case Rounding::nearest_even: return round_up<Rounding::nearest_even>(odd, d, negative);
-    case Rounding::nearest_away: return round_up<Rounding::nearest_away>(odd, d, negative);
-    case Rounding::nearest_zero: return round_up<Rounding::nearest_zero>(odd, d, negative);
-    case Rounding::toward_positive: return round_up<Rounding::toward_positive>(odd, d, negative);
-    case Rounding::toward_negative: return round_up<Rounding::toward_negative>(odd, d, negative);
-    case Rounding::toward_zero: return round_up<Rounding::toward_zero>(odd, d, negative);
-    case Rounding::odd: return round_up<Rounding::odd>(odd, d, negative);
-    case Rounding::stochastic:
-      return round_up<Rounding::stochastic>(odd, d, negative, random, random_bits);
-  }
-  return false;
+  return with_rounding_mode(mode, [&]<Rounding M>() {
+    return round_up<M>(odd, d, negative, random, random_bits);
+  });
 }
 
 // Whether a mode, having to leave the finite range, moves the magnitude up (to infinity or

@@ -31,6 +31,23 @@ struct RoundingSpec {
   friend constexpr bool operator==(const RoundingSpec&, const RoundingSpec&) = default;
 };
 
+// Calls fn.template operator()<M>() with the run-time `mode` as the compile-time constant M:
+// the one place where a run-time mode becomes a template argument, so that hot loops
+// are instantiated per mode and dispatched once per span.
+template <class Fn>
+BITSIM_HD constexpr decltype(auto) with_rounding_mode(Rounding mode, Fn&& fn) {
+  switch (mode) {
+    case Rounding::nearest_away: return fn.template operator()<Rounding::nearest_away>();
+    case Rounding::nearest_zero: return fn.template operator()<Rounding::nearest_zero>();
+    case Rounding::toward_positive: return fn.template operator()<Rounding::toward_positive>();
+    case Rounding::toward_negative: return fn.template operator()<Rounding::toward_negative>();
+    case Rounding::toward_zero: return fn.template operator()<Rounding::toward_zero>();
+    case Rounding::odd: return fn.template operator()<Rounding::odd>();
+    case Rounding::stochastic: return fn.template operator()<Rounding::stochastic>();
+    default: return fn.template operator()<Rounding::nearest_even>();
+  }
+}
+
 // "rne", "rna", "rnz", "ru", "rd", "rz", "rto", "sr", "sr:k" (1 <= k <= 32).
 // Throws std::invalid_argument naming the valid spellings.
 RoundingSpec parse_rounding(std::string_view text);

@@ -284,22 +284,6 @@ class Kernel {
   double zero_point_max_ = 0;
 };
 
-template <class Fn>
-void dispatch_mode(Rounding mode, Fn&& fn) {
-  switch (mode) {
-#define BITSIM_CASE(M) \
-  case Rounding::M: return fn.template operator()<Rounding::M>();
-    BITSIM_CASE(nearest_even)
-    BITSIM_CASE(nearest_away)
-    BITSIM_CASE(nearest_zero)
-    BITSIM_CASE(toward_positive)
-    BITSIM_CASE(toward_negative)
-    BITSIM_CASE(toward_zero)
-    BITSIM_CASE(odd)
-    BITSIM_CASE(stochastic)
-#undef BITSIM_CASE
-  }
-}
 
 void check_sizes(std::size_t n, std::size_t rows, std::size_t cols, const char* what) {
   if (n != rows * cols) {
@@ -313,7 +297,7 @@ void run_blocks(const BlockFormat& f, const BlockGrid& g, const Kernel& k, float
                 std::uint64_t* codes, std::uint64_t* scales, std::uint64_t* offsets) {
   const std::size_t per_block = std::max<std::size_t>(1, g.block_rows * g.block_cols);
   const std::size_t grain = std::max<std::size_t>(1, (std::size_t(1) << 14) / per_block);
-  dispatch_mode(f.rounding().mode, [&]<Rounding Mode>() {
+  with_rounding_mode(f.rounding().mode, [&]<Rounding Mode>() {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, g.block_count(), grain),
                       [&](const tbb::blocked_range<std::size_t>& r) {
                         for (std::size_t b = r.begin(); b < r.end(); ++b) {

@@ -54,22 +54,10 @@ void quantize_on_device(const Format& format, std::span<const Real> in, std::spa
     const std::uint64_t groups = ((index_offset + in.size() + 3) >> 2) - (index_offset >> 2);
     const int threads = 256;
     const auto blocks = unsigned((groups + threads - 1) / threads);
-    switch (r.mode) {
-#define BITSIM_CASE(M)                                                                       \
-  case Rounding::M:                                                                          \
-    quantize_kernel<Rounding::M, Real><<<blocks, threads>>>(d_in, d_out, in.size(), plan,    \
-                                                            r.random_bits, rng, index_offset); \
-    break;
-      BITSIM_CASE(nearest_even)
-      BITSIM_CASE(nearest_away)
-      BITSIM_CASE(nearest_zero)
-      BITSIM_CASE(toward_positive)
-      BITSIM_CASE(toward_negative)
-      BITSIM_CASE(toward_zero)
-      BITSIM_CASE(odd)
-      BITSIM_CASE(stochastic)
-#undef BITSIM_CASE
-    }
+    with_rounding_mode(r.mode, [&]<Rounding M>() {
+      quantize_kernel<M, Real><<<blocks, threads>>>(d_in, d_out, in.size(), plan, r.random_bits,
+                                                     rng, index_offset);
+    });
     check(cudaGetLastError(), "kernel launch");
     check(cudaMemcpy(out.data(), d_out, bytes, cudaMemcpyDeviceToHost), "copy to host");
   } catch (...) {
