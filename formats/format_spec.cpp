@@ -93,7 +93,10 @@ void apply(std::string_view spec, MiniFloat& f, const std::map<std::string, std:
     if (!options.contains("e") || !options.contains("m")) fail(spec, "fp<...> needs both e and m");
     // Defaults that follow from the specials, unless given: IEEE bias, +1 for fnuz (as
     // ml_dtypes), and the overflow policy of the family.
-    if (!bias_given) f.bias = (1 << (f.exponent_bits - 1)) - 1 + (f.specials == Specials::fnuz ? 1 : 0);
+    // (An out-of-range e is left for validate() to report.)
+    if (!bias_given && f.exponent_bits >= 1 && f.exponent_bits <= 11) {
+      f.bias = (1 << (f.exponent_bits - 1)) - 1 + (f.specials == Specials::fnuz ? 1 : 0);
+    }
     if (!options.contains("overflow")) {
       f.overflow = f.specials == Specials::ieee ? Overflow::infinity
                    : f.specials == Specials::none ? Overflow::saturate : Overflow::nan;
