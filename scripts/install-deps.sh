@@ -16,6 +16,7 @@ packages=(
   libcli11-dev          # the bitsim command line
   libbenchmark-dev      # bench/
   nlohmann-json3-dev    # --json output of the CLI
+  libicu-dev            # models/: Unicode classes, NFD and case mapping for the tokenizers
   libopenblas-dev       # sim/: the FP32 sgemm fast path and the GEMM benchmark baseline
 )
 

@@ -1,0 +1,47 @@
+// bitsim model info: a synthetic safetensors file described, JSON parsed back, and bad
+// files reported with exit status 2.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/run_bitsim.hpp"
+#include "tests/models/temp_file.hpp"
+
+using bitsim::cli_test::run_bitsim;
+using bitsim::test::put;
+using bitsim::test::TempFile;
+
+namespace {
+std::vector<std::uint8_t> tiny_safetensors() {
+  const std::string header = R"({"w":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]}})";
+  std::vector<std::uint8_t> out;
+  put<std::uint64_t>(out, header.size());
+  out.insert(out.end(), header.begin(), header.end());
+  for (int i = 0; i < 6; ++i) put<std::uint16_t>(out, 0x3F80);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("bitsim model info: text and JSON") {
+  TempFile file(tiny_safetensors(), ".safetensors");
+  const auto text = run_bitsim({"model", "info", file.path(), "--tensors"});
+  CHECK(text.exit_status == 0);
+  CHECK(text.out.find("safetensors (1 file), 1 tensors, 6 elements, 12 bytes") != std::string::npos);
+  CHECK(text.out.find("[2, 3]") != std::string::npos);
+  const auto json = run_bitsim({"model", "info", file.path(), "--json"});
+  REQUIRE(json.exit_status == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["tensors"][0]["name"] == "w");
+  CHECK(j["tensors"][0]["type"] == "bf16");
+  CHECK(j["tensors"][0]["shape"] == nlohmann::json::array({2, 3}));
+}
+
+TEST_CASE("bitsim model info: unreadable files are input errors") {
+  auto bytes = tiny_safetensors();
+  bytes.resize(bytes.size() - 1);
+  TempFile truncated(bytes, ".safetensors");
+  const auto r = run_bitsim({"model", "info", truncated.path()});
+  CHECK(r.exit_status == 2);
+  CHECK(r.err.find("truncated") != std::string::npos);
+  CHECK(run_bitsim({"model", "info", "/nonexistent.gguf"}).exit_status == 2);
+}
