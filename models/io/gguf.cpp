@@ -151,10 +151,13 @@ std::string GgufValue::summary() const {
   return std::visit(Visitor{}, value);
 }
 
-GgufFile GgufFile::open(const std::string& path) {
+GgufFile GgufFile::open(const std::string& path) { return read(std::make_shared<MappedFile>(path)); }
+
+GgufFile GgufFile::read(std::shared_ptr<const MappedFile> file) {
   GgufFile f;
-  f.map_ = std::make_shared<MappedFile>(path);
+  f.map_ = std::move(file);
   const auto bytes = f.map_->bytes();
+  const std::string& path = f.map_->path();
   ByteReader r(bytes, path);
   const auto magic = r.read_string(4, "the magic number");
   if (magic != "GGUF") r.fail("not a GGUF file (magic is not \"GGUF\")");

@@ -40,6 +40,7 @@ struct GgufValue {
 class GgufFile {
  public:
   static GgufFile open(const std::string& path);
+  static GgufFile read(std::shared_ptr<const MappedFile> file);  // e.g. bytes in memory
 
   std::uint32_t version() const { return version_; }
   const std::map<std::string, GgufValue>& metadata() const { return metadata_; }
@@ -54,7 +55,7 @@ class GgufFile {
   const std::string& path() const { return map_->path(); }
 
  private:
-  std::shared_ptr<MappedFile> map_;
+  std::shared_ptr<const MappedFile> map_;
   std::uint32_t version_ = 0;
   std::uint64_t alignment_ = 32;
   std::map<std::string, GgufValue> metadata_;

@@ -30,23 +30,31 @@ MappedFile::MappedFile(std::string path) : path_(std::move(path)) {
       throw LoadError(path_ + ": cannot map: " + std::strerror(err));
     }
     data_ = static_cast<const std::byte*>(p);
+    mapped_ = true;
   }
   ::close(fd);  // the mapping keeps the file alive
 }
 
+MappedFile::MappedFile(std::string name, std::vector<std::byte> bytes)
+    : path_(std::move(name)), owned_(std::move(bytes)), data_(owned_.data()), size_(owned_.size()) {}
+
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (mapped_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)),
+      owned_(std::move(other.owned_)),
+      mapped_(std::exchange(other.mapped_, false)),
       data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
-    if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+    if (mapped_) ::munmap(const_cast<std::byte*>(data_), size_);
     path_ = std::move(other.path_);
+    owned_ = std::move(other.owned_);
+    mapped_ = std::exchange(other.mapped_, false);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }

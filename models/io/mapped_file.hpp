@@ -5,12 +5,16 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace bitsim::models {
 
 class MappedFile {
  public:
   explicit MappedFile(std::string path);  // throws LoadError (missing, unreadable, a directory)
+  // Bytes already in memory, read through the same interface (fuzzers, tests); `name`
+  // stands for the path in messages.
+  MappedFile(std::string name, std::vector<std::byte> bytes);
   ~MappedFile();
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
@@ -23,6 +27,8 @@ class MappedFile {
 
  private:
   std::string path_;
+  std::vector<std::byte> owned_;  // in-memory files only
+  bool mapped_ = false;
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };

@@ -77,17 +77,23 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
       shards.insert(shard_name);
     }
     const auto dir = fs::path(target).parent_path();
-    for (const auto& shard : shards) f.add_file((dir / shard).string());
+    for (const auto& shard : shards) f.add_file(std::make_shared<MappedFile>((dir / shard).string()));
     for (const auto& [name, shard] : index["weight_map"].items())
       if (!f.find(name)) throw LoadError(target + ": tensor '" + name + "' is not in its shard " + shard.get<std::string>());
   } else {
-    f.add_file(target);
+    f.add_file(std::make_shared<MappedFile>(target));
   }
   return f;
 }
 
-void SafetensorsFile::add_file(const std::string& path) {
-  auto map = std::make_shared<MappedFile>(path);
+SafetensorsFile SafetensorsFile::read(std::shared_ptr<const MappedFile> file) {
+  SafetensorsFile f;
+  f.add_file(std::move(file));
+  return f;
+}
+
+void SafetensorsFile::add_file(std::shared_ptr<const MappedFile> map) {
+  const std::string path = map->path();
   ByteReader r(map->bytes(), path);
   const auto header_size = r.read<std::uint64_t>("the header length");
   if (header_size > kMaxHeaderBytes)

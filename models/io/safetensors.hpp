@@ -22,6 +22,7 @@ class SafetensorsFile {
   // A .safetensors file, a sharded checkpoint's .index.json, or a directory holding
   // model.safetensors or model.safetensors.index.json.
   static SafetensorsFile open(const std::string& path);
+  static SafetensorsFile read(std::shared_ptr<const MappedFile> file);  // one file, e.g. in memory
 
   const std::vector<StoredTensor>& tensors() const { return tensors_; }  // by name, per file
   const StoredTensor* find(const std::string& name) const;               // nullptr if absent
@@ -31,9 +32,9 @@ class SafetensorsFile {
   const std::vector<std::string>& files() const { return files_; }
 
  private:
-  void add_file(const std::string& path);
+  void add_file(std::shared_ptr<const MappedFile> map);
 
-  std::vector<std::shared_ptr<MappedFile>> maps_;
+  std::vector<std::shared_ptr<const MappedFile>> maps_;
   std::vector<std::string> files_;
   std::vector<StoredTensor> tensors_;
   std::map<std::string, std::size_t> index_;

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "models/io/gguf.hpp"
 #include "models/io/safetensors.hpp"
@@ -61,4 +63,33 @@ TEST_CASE("pretrained: all-MiniLM-L6-v2 F32 safetensors") {
   CHECK(f.get("embeddings.position_ids").type == StoredType::i64);
   const auto ln = f.load("embeddings.LayerNorm.weight");
   CHECK(ln.shape() == bitsim::sim::Shape{384});
+}
+
+// Dequantization against the `gguf` package's own dequantizers (an independent
+// implementation of ggml's formats), sampled by tests/data/models/gen_smollm2_reference.py.
+TEST_CASE("pretrained: SmolLM2 tensors dequantize exactly as the gguf package does") {
+  const std::string path = std::string(BITSIM_PRETRAINED) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (!present(path)) return;
+  std::ifstream in(std::string(BITSIM_TEST_DATA) + "/models/smollm2_reference.json");
+  REQUIRE(in);
+  const auto reference = nlohmann::json::parse(in)["dequantized"];
+  const auto f = GgufFile::open(path);
+  REQUIRE(reference.size() == 4);
+  for (const auto& [name, sample] : reference.items()) {
+    INFO("tensor " << name);
+    const auto w = f.load(name);
+    CHECK(w.shape() == sample["shape"].get<bitsim::sim::Shape>());
+    const auto values = w.to_vector();
+    const std::size_t cols = static_cast<std::size_t>(w.shape().back());
+    for (const auto& [row, expected] : sample["rows"].items()) {
+      const std::size_t r = row == "None" ? 0 : std::stoul(row);
+      const auto want = expected.get<std::vector<float>>();
+      const std::vector<float> got(values.begin() + r * cols, values.begin() + r * cols + want.size());
+      CHECK(got == want);
+    }
+    double sum = 0;
+    for (float v : values) sum += v;
+    const double want_sum = sample["sum"].get<double>();
+    CHECK(std::abs(sum - want_sum) <= 1e-9 * std::max(1.0, std::abs(want_sum)) * double(values.size()));
+  }
 }
