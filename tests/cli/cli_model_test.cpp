@@ -2,6 +2,7 @@
 // files reported with exit status 2.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_bitsim.hpp"
@@ -44,4 +45,32 @@ TEST_CASE("bitsim model info: unreadable files are input errors") {
   CHECK(r.exit_status == 2);
   CHECK(r.err.find("truncated") != std::string::npos);
   CHECK(run_bitsim({"model", "info", "/nonexistent.gguf"}).exit_status == 2);
+}
+
+TEST_CASE("bitsim model eval and generate on SmolLM2 (when fetched)") {
+  const std::string model = std::string(BITSIM_PRETRAINED) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string text = std::string(BITSIM_PRETRAINED) + "/texts/janeausten/prideprejudice.txt";
+  if (!std::filesystem::exists(model) || !std::filesystem::exists(text)) {
+    MESSAGE("skipped: run scripts/fetch-models.sh for the model and the text");
+    return;
+  }
+  const auto r = run_bitsim({"model", "eval", model, "--text", text, "--tokens", "12", "--weights", "int8:per_channel",
+                             "--weights", "bf16", "--json"});
+  REQUIRE(r.exit_status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j["runs"].size() == 2);
+  CHECK(j["runs"][0]["weights"] == "int8:per_channel");
+  CHECK(j["runs"][0]["kl_mean"].get<double>() > 0);  // quantized weights change the distribution
+  CHECK(j["runs"][0]["top1"].get<double>() > 0.5);
+  CHECK(j["reference_perplexity"].get<double>() > 1);
+
+  const auto bad = run_bitsim({"model", "eval", model, "--text", text, "--tokens", "4", "--weights", "int9x"});
+  CHECK(bad.exit_status == 2);
+
+  const auto g = run_bitsim({"model", "generate", model, "--prompt", "The capital of France is", "--tokens", "4",
+                             "--weights", "int8:per_channel", "--json"});
+  REQUIRE(g.exit_status == 0);
+  const auto gj = nlohmann::json::parse(g.out);
+  CHECK(gj["reference_ids"].size() == 4);
+  CHECK(gj["agreement"].get<double>() >= 0);
 }
