@@ -76,6 +76,12 @@ struct NamedBlockFormat {
 std::span<const NamedBlockFormat> named_block_formats();
 std::string valid_block_format_names();
 
+// True when `spec` is written in the block grammar: a named block format or mx/bfp (with
+// or without options), or a group INT spec (it has ':' and no '<'). Says nothing about
+// validity: BlockFormat::parse decides that. Lets callers that take either kind of spec
+// (the CLI) pick the parser.
+bool is_block_spec(std::string_view spec);
+
 class BlockFormat {
  public:
   explicit BlockFormat(BlockDescription description);  // validates; throws std::invalid_argument

@@ -9,12 +9,14 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
 #include "formats/block/block_scale.hpp"
+#include "formats/block/block_spans.hpp"
 #include "formats/lattice_rounding.hpp"
 
 namespace bitsim::formats {
@@ -50,6 +52,38 @@ float dequantize(Recipe recipe, double q, const BlockScale& s, float tensor_scal
   return float(kNaN);
 }
 
+// What the span loops may know about a plan (lattice_rounding.hpp), decided once per plan.
+enum class PlanShape : std::uint8_t { plain_float, plain_signed, any };
+
+PlanShape shape_of(const LatticePlan<float>& p) {
+  if (fits_shape(p, PlainFloat{})) return PlanShape::plain_float;
+  if (fits_shape(p, PlainSigned{})) return PlanShape::plain_signed;
+  return PlanShape::any;
+}
+
+template <class Fn>
+void with_shape(PlanShape shape, Fn&& fn) {
+  switch (shape) {
+    case PlanShape::plain_float: return fn.template operator()<PlainFloat>();
+    case PlanShape::plain_signed: return fn.template operator()<PlainSigned>();
+    case PlanShape::any: return fn.template operator()<AnyPlan>();
+  }
+}
+
+// A float32 plan and its shape.
+struct FloatPlan {
+  LatticePlan<float> plan;
+  PlanShape shape = PlanShape::any;
+  bool usable = false;
+};
+
+FloatPlan float_plan(const Lattice& l) {
+  FloatPlan p{make_plan<float>(l)};
+  p.shape = shape_of(p.plan);
+  p.usable = true;
+  return p;
+}
+
 struct BlockStats {
   float amax = 0;
   float lo = std::numeric_limits<float>::max();
@@ -67,6 +101,7 @@ class Kernel {
         scale_nan_code_(f.scale().encode(kNaN)) {
     if (f.has_tensor_scale()) tensor_scale_ = tensor_encode_scale();
     if (f.has_zero_point()) zero_point_max_ = f.element().max_value();
+    prepare_fast_paths();
   }
 
   float tensor_scale() const { return tensor_scale_; }
@@ -113,6 +148,118 @@ class Kernel {
       if (out) out[i] = dequantize(f_.recipe(), q, s, tensor_scale_);
       if (codes) codes[i] = std::visit([q](const auto& e) { return formats::pack(e, q); }, element_format);
     });
+  }
+
+ private:
+  // Fast paths of block_quantize (values only; every mode but stochastic): per block one
+  // vectorised amax, a scale from precomputed tables, and the elements through the span
+  // loops of block_spans.hpp, each bit-identical to the exact path below. Blocks they do
+  // not cover (Inf/NaN, all zero, scales whose lattice leaves float32) take the exact path.
+  enum class FastPath : std::uint8_t { none, power_of_two, divided, two_level };
+
+  void prepare_fast_paths() {
+    const Lattice& element = f_.element().lattice();
+    scale_plan_ = make_plan<double>(f_.scale().lattice());
+    if (f_.recipe() == Recipe::two_level_fp32 && f_.element().kind() == "float") {
+      element_float_ = float_plan(element);
+      fast_path_ = FastPath::two_level;
+    } else if (f_.recipe() != Recipe::generic || f_.has_zero_point() || f_.rule() == ScaleRule::mse) {
+      fast_path_ = FastPath::none;
+    } else if (f_.rule() == ScaleRule::amax) {
+      // Quotients rounded to odd in float32 carry 24 bits: enough for elements of <= 22.
+      if (f_.element().bits() <= 22) {
+        element_float_ = float_plan(element);
+        fast_path_ = FastPath::divided;
+      }
+    } else {
+      // One plan per power of two the scale format holds: the element lattice times 2^e.
+      for (int e = f_.scale_min_exponent(); e <= f_.scale_max_exponent(); ++e) {
+        const BlockScale s = scale_of(std::ldexp(1.0, e));
+        const bool exact = s.value == std::ldexp(1.0, e) && block_detail::scaled_lattice_fits(element, e);
+        scaled_.push_back(exact ? float_plan(block_detail::scaled_lattice(element, e)) : FloatPlan{});
+      }
+      fast_path_ = FastPath::power_of_two;
+    }
+  }
+
+  // The scale format's rounding (rne, saturating) of a positive value, as scale_of gives it.
+  double rounded_scale_value(double v) const {
+    return std::bit_cast<double>(
+        round_pattern<Rounding::nearest_even, double>(std::bit_cast<std::uint64_t>(v), scale_plan_));
+  }
+
+  // A block's fast-path parameters: the plan its elements round with and two numbers
+  // (scaled: none; divided: s; two_level: factor, stored); plan == null: the exact path.
+  struct FastBlock {
+    const FloatPlan* plan = nullptr;
+    float a = 0, b = 0;
+  };
+  struct BlockArea {
+    std::pair<std::size_t, std::size_t> rows, cols;
+  };
+
+  BlockArea area_of(std::size_t block) const {
+    const std::size_t r0 = block / g_.grid_cols * g_.block_rows, c0 = block % g_.grid_cols * g_.block_cols;
+    return {{r0, std::min(g_.rows, r0 + g_.block_rows)}, {c0, std::min(g_.cols, c0 + g_.block_cols)}};
+  }
+
+  FastBlock prepare(const BlockArea& area) const {
+    std::uint32_t amax_bits = 0;
+    for (std::size_t r = area.rows.first; r < area.rows.second; ++r) {
+      amax_bits = std::max(amax_bits, block_detail::amax_pattern(in_ + r * g_.cols + area.cols.first,
+                                                                 area.cols.second - area.cols.first));
+    }
+    if (amax_bits >= 0x7f800000u) return {};  // Inf or NaN: a NaN block
+    const float amax = std::bit_cast<float>(amax_bits);
+    if (fast_path_ == FastPath::two_level) {
+      const float inverse_max = 1.0f / float(f_.element_max());
+      const float stored = float(rounded_scale_value(double(amax * (tensor_scale_ * inverse_max))));
+      return {&element_float_, stored == 0 ? 0.0f : tensor_scale_ / stored, stored};
+    }
+    if (amax == 0) return {};  // all zero: the scale's zero code
+    if (fast_path_ == FastPath::divided) {
+      double s = rounded_scale_value(quotient_to_odd(amax, f_.element_max()));
+      if (!(s > 0)) s = f_.scale().min_subnormal();
+      if (double(float(s)) != s) return {};
+      return {&element_float_, float(s)};
+    }
+    const int e = std::clamp(power_of_two_exponent(f_.rule(), amax, f_.element_max(), f_.element_emax()),
+                             f_.scale_min_exponent(), f_.scale_max_exponent());
+    const FloatPlan& scaled = scaled_[std::size_t(e - f_.scale_min_exponent())];
+    return scaled.usable ? FastBlock{&scaled} : FastBlock{};
+  }
+
+  template <Rounding Mode>
+  void apply(const FastBlock& fb, const BlockArea& area, float* out) const {
+    const std::size_t n = area.cols.second - area.cols.first;
+    with_shape(fb.plan->shape, [&]<class Shape>() {
+      for (std::size_t r = area.rows.first; r < area.rows.second; ++r) {
+        const float* x = in_ + r * g_.cols + area.cols.first;
+        float* y = out + r * g_.cols + area.cols.first;
+        switch (fast_path_) {
+          case FastPath::power_of_two: block_detail::scaled_span<Mode, Shape>(x, y, n, fb.plan->plan); break;
+          case FastPath::divided: block_detail::divided_span<Mode, Shape>(x, y, n, fb.plan->plan, fb.a); break;
+          case FastPath::two_level:
+            block_detail::two_level_span<Mode, Shape>(x, y, n, fb.plan->plan, fb.a, fb.b, tensor_scale_);
+            break;
+          case FastPath::none: break;
+        }
+      }
+    });
+  }
+
+ public:
+  // Blocks [first, last): quantize-only runs in every mode but stochastic take the fast
+  // path where it covers the block.
+  template <Rounding Mode>
+  void run_range(std::size_t first, std::size_t last, float* out, std::uint64_t* codes, std::uint64_t* scales,
+                 std::uint64_t* offsets) const {
+    const bool fast = Mode != Rounding::stochastic && fast_path_ != FastPath::none && !codes && !scales && !offsets;
+    for (std::size_t b = first; b < last; ++b) {
+      const FastBlock fb = fast ? prepare(area_of(b)) : FastBlock{};
+      if (fb.plan) apply<Mode>(fb, area_of(b), out);
+      else run<Mode>(b, out, codes, scales, offsets);
+    }
   }
 
  private:
@@ -212,7 +359,11 @@ class Kernel {
 
   BlockScale ggml_scale(float d) const {
     BlockScale s = scale_of(d);
-    s.inverse = d != 0 ? 1.0f / d : 0.0f;
+    // ggml takes id = 0 for d = 0. Where 1/d overflows (|d| < 2^-128: subnormal blocks)
+    // ggml goes on with inf, which is undefined once cast to an integer; the fp16 scale is 0
+    // there anyway, so id = 0 as well: the elements become the zero code.
+    const float inverse = d != 0 ? 1.0f / d : 0.0f;
+    s.inverse = std::isfinite(inverse) ? inverse : 0.0f;
     return s;
   }
 
@@ -262,10 +413,7 @@ class Kernel {
     const float amax = tbb::parallel_reduce(
         tbb::blocked_range<std::size_t>(0, n, std::size_t(1) << 16), 0.0f,
         [this](const tbb::blocked_range<std::size_t>& r, float m) {
-          for (std::size_t i = r.begin(); i < r.end(); ++i) {
-            if (std::isfinite(in_[i])) m = std::max(m, std::fabs(in_[i]));
-          }
-          return m;
+          return std::max(m, std::bit_cast<float>(block_detail::finite_amax_pattern(in_ + r.begin(), r.size())));
         },
         [](float a, float b) { return std::max(a, b); });
     if (amax == 0) return 1.0f;
@@ -282,6 +430,10 @@ class Kernel {
   std::uint64_t scale_nan_code_;
   float tensor_scale_ = 1.0f;
   double zero_point_max_ = 0;
+  FastPath fast_path_ = FastPath::none;
+  LatticePlan<double> scale_plan_;
+  FloatPlan element_float_;          // two_level, divided
+  std::vector<FloatPlan> scaled_;    // power_of_two: index e - scale_min_exponent
 };
 
 
@@ -300,9 +452,7 @@ void run_blocks(const BlockFormat& f, const BlockGrid& g, const Kernel& k, float
   with_rounding_mode(f.rounding().mode, [&]<Rounding Mode>() {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, g.block_count(), grain),
                       [&](const tbb::blocked_range<std::size_t>& r) {
-                        for (std::size_t b = r.begin(); b < r.end(); ++b) {
-                          k.run<Mode>(b, out, codes, scales, offsets);
-                        }
+                        k.run_range<Mode>(r.begin(), r.end(), out, codes, scales, offsets);
                       });
   });
 }

@@ -10,9 +10,12 @@
 
 namespace bitsim::formats::block_detail {
 
-// floor(log2(a)) for a finite positive float, read from its exponent field (ilogb is
-// exact and normalises subnormals; log2f may round 7.9999995 up to 3).
-inline int floor_log2(float a) { return std::ilogb(a); }
+// floor(log2(a)) for a finite positive float, read from its exponent field (exact; log2f
+// may round 7.9999995 up to 3). Subnormals go through ilogb, which normalises them.
+inline int floor_log2(float a) {
+  const int field = int(std::bit_cast<std::uint32_t>(a) >> 23);
+  return field != 0 ? field - 127 : std::ilogb(a);
+}
 
 // The exponent e of the scale 2^e that `rule` picks for a block with largest magnitude
 // amax > 0 (finite), before clamping to the scale format's range. `elem_max` is the

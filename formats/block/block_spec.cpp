@@ -127,6 +127,18 @@ BlockDescription canonical(BlockDescription d) {
 
 }  // namespace
 
+bool is_block_spec(std::string_view spec_text) {
+  const std::string spec = trim(spec_text);
+  const auto open = spec.find('<');
+  if (open == std::string::npos && spec.find(':') != std::string::npos) return true;
+  const std::string name = trim(std::string_view(spec).substr(0, open));
+  if (name == "mx" || name == "bfp") return true;
+  for (const auto& f : named_block_formats()) {
+    if (f.name == name) return true;
+  }
+  return false;
+}
+
 BlockFormat BlockFormat::parse(std::string_view spec_text) {
   const std::string spec = trim(spec_text);
   const auto open = spec.find('<');

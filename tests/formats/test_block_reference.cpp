@@ -110,14 +110,50 @@ const ValueSet& value_set(const std::string& spec) {
   return it->second;
 }
 
+// float32 as a scale format: too many codes to enumerate, so rounded by search: the
+// largest float at or below v, found from a double approximation by exact comparisons.
+// Same interface as ValueSet for non-negative values (codes are the float patterns).
+struct Float32Set {
+  static std::pair<Rational, std::uint64_t> entry(float f) { return {exact(f), std::bit_cast<std::uint32_t>(f)}; }
+  Rational max() const { return exact(std::numeric_limits<float>::max()); }
+  Rational min_positive() const { return exact(std::numeric_limits<float>::denorm_min()); }
+  std::pair<Rational, std::uint64_t> min_positive_entry() const { return entry(std::numeric_limits<float>::denorm_min()); }
+
+  // v >= 0; nearest_even or toward_zero, saturating at the largest float.
+  std::pair<Rational, std::uint64_t> round(const Rational& v, Rounding mode, const Format&) const {
+    const float inf = std::numeric_limits<float>::infinity();
+    float lo = std::min(float(v.convert_to<double>()), std::numeric_limits<float>::max());
+    while (lo > 0 && exact(lo) > v) lo = std::nextafter(lo, 0.0f);
+    while (lo < std::numeric_limits<float>::max() && exact(std::nextafter(lo, inf)) <= v) lo = std::nextafter(lo, inf);
+    if (exact(lo) == v || lo == std::numeric_limits<float>::max() || mode == Rounding::toward_zero) return entry(lo);
+    const float hi = std::nextafter(lo, inf);
+    const Rational dlo = v - exact(lo), dhi = exact(hi) - v;
+    const bool up = dhi < dlo || (dhi == dlo && (std::bit_cast<std::uint32_t>(lo) & 1) != 0);
+    return entry(up ? hi : lo);
+  }
+};
+
+// The sum of squared errors of a block [c0, c1) of row r under scale s (mse rule).
+Rational squared_error(const std::vector<float>& x, std::size_t base, std::size_t c0, std::size_t c1,
+                       const Rational& s, const ValueSet& elem, const BlockFormat& f) {
+  Rational sum = 0;
+  for (std::size_t c = c0; c < c1; ++c) {
+    const Rational v = exact(x[base + c]);
+    const Rational d = v - elem.round(v / s, f.rounding().mode, f.element()).first * s;
+    sum += d * d;
+  }
+  return sum;
+}
+
 struct Expected {
   std::vector<std::uint64_t> elements, scales;
   std::vector<float> values;
 };
 
 // The definition of a generic symmetric block format, one 1-D block at a time.
+template <class ScaleSet>
 Expected reference(const BlockFormat& f, const std::vector<float>& x, std::size_t rows, std::size_t cols,
-                   const ValueSet& elem, const ValueSet& scale) {
+                   const ValueSet& elem, const ScaleSet& scale) {
   Expected out;
   out.elements.resize(x.size());
   out.values.resize(x.size());
@@ -162,7 +198,7 @@ Expected reference(const BlockFormat& f, const std::vector<float>& x, std::size_
         int e = 0;  // floor(log2 amax)
         while (pow2(e + 1) <= amax) ++e;
         while (pow2(e) > amax) --e;
-        if (f.rule() == ScaleRule::floor) {
+        if (f.rule() == ScaleRule::floor || f.rule() == ScaleRule::mse) {
           e -= emax;
         } else {
           int ceil_e = e - emax - 1;  // smallest e with amax <= elem_max 2^e
@@ -174,6 +210,22 @@ Expected reference(const BlockFormat& f, const std::vector<float>& x, std::size_
           }
         }
         e = std::clamp(e, scale_lo, scale_hi);
+        if (f.rule() == ScaleRule::mse) {
+          // The floor rule's exponent and its neighbours -1 .. +2 (each clamped), the one
+          // with the least exact squared error; ties keep the first (smaller) exponent.
+          // (The library sums in double: it could differ only where two errors agree to
+          // ~1e-16 without being equal, which random blocks do not produce.)
+          const int floor_e = e;
+          Rational best_error = -1;
+          for (int candidate = floor_e - 1; candidate <= floor_e + 2; ++candidate) {
+            const int clamped = std::clamp(candidate, scale_lo, scale_hi);
+            const Rational error = squared_error(x, r * cols, c0, c1, pow2(clamped), elem, f);
+            if (best_error < 0 || error < best_error) {
+              best_error = error;
+              e = clamped;
+            }
+          }
+        }
         s = pow2(e);
         scale_code = scale.round(s, Rounding::toward_zero, f.scale()).second;
       }
@@ -232,14 +284,16 @@ TEST_CASE("generic block formats match the exact rational reference") {
                             "int<bits=4,narrow=true>"};
   const char* scales_rules[][2] = {{"e8m0fnu", "floor"}, {"e8m0fnu", "ceil"}, {"e8m0fnu", "round"},
                                    {"ue4m3", "amax"},   {"ue5m3", "amax"},  {"fp16", "amax"},
-                                   {"bf16", "amax"},    {"fp16", "floor"}};
+                                   {"bf16", "amax"},    {"fp16", "floor"}, {"e8m0fnu", "mse"},
+                                   {"fp32", "amax"}};
   const char* modes[] = {"rne", "rna", "rnz", "ru", "rd", "rz", "rto"};
   std::mt19937_64 rng(20261125);
   std::size_t blocks = 0;
   for (const char* e : elements) {
     const ValueSet& elem = value_set(e);
     for (const auto& sr : scales_rules) {
-      const ValueSet& scale = value_set(sr[0]);
+      const bool fp32_scale = std::string(sr[0]) == "fp32";  // searched, not enumerated
+      const ValueSet& scale = value_set(fp32_scale ? "e8m0fnu" : sr[0]);
       for (const char* m : modes) {
         const std::string spec = std::string("mx<elem=") + e + ",scale=" + sr[0] + ",block=16,rule=" + sr[1] +
                                  ",round=" + m + ">";
@@ -251,7 +305,8 @@ TEST_CASE("generic block formats match the exact rational reference") {
         x[cols + 40] = NAN;
         for (std::size_t c = 16; c < 32; ++c) x[2 * cols + c] = 0.0f;
         x[2 * cols + 20] = -0.0f;
-        const Expected want = reference(f, x, rows, cols, elem, scale);
+        const Expected want = fp32_scale ? reference(f, x, rows, cols, elem, Float32Set{})
+                                         : reference(f, x, rows, cols, elem, scale);
         const BlockEncoding got = block_encode(f, x, rows, cols);
         std::vector<float> values(x.size());
         block_quantize(f, x, rows, cols, values);
@@ -343,6 +398,208 @@ TEST_CASE("nvfp4 matches its float32 recipe step by step") {
               CHECK(values[i] == want);
             }
           }
+      }
+      CHECK(mismatches == 0);
+    }
+  }
+}
+
+namespace {
+
+// v rounded to an integer with `mode` (no stochastic), exactly: on the magnitude, with the
+// directed modes swapped for negative values, as ValueSet::round does.
+Rational round_to_integer(const Rational& v, Rounding mode) {
+  using boost::multiprecision::cpp_int;
+  const bool negative = v < 0;
+  const Rational a = negative ? Rational(-v) : v;
+  Rounding m = mode;
+  if (negative && m == Rounding::toward_positive) m = Rounding::toward_zero;
+  else if (negative && m == Rounding::toward_negative) m = Rounding::toward_positive;
+  else if (m == Rounding::toward_negative) m = Rounding::toward_zero;
+  const cpp_int whole = numerator(a) / denominator(a);  // floor: a >= 0
+  const Rational fraction = a - Rational(whole);
+  const bool odd = (whole & 1) != 0;
+  const Rational half(1, 2);
+  bool up = false;
+  switch (m) {
+    case Rounding::nearest_even: up = fraction > half || (fraction == half && odd); break;
+    case Rounding::nearest_away: up = fraction >= half; break;
+    case Rounding::nearest_zero: up = fraction > half; break;
+    case Rounding::toward_positive: up = fraction > 0; break;
+    case Rounding::toward_zero: up = false; break;
+    case Rounding::odd: up = fraction > 0 && !odd; break;
+    default: FAIL("unsupported mode");
+  }
+  const Rational r = Rational(whole) + (up ? 1 : 0);
+  return negative ? Rational(-r) : r;
+}
+
+// Asymmetric group INT by definition: the range [min(lo, 0), max(hi, 0)], scale =
+// range / (2^b - 1) rounded (rne) into the scale format (its smallest value if that gives
+// 0), z = clamp(rne(-lo / s), 0, 2^b - 1), q = clamp(round(x / s) + z, 0, 2^b - 1),
+// value = (q - z) * s. All-zero ranges: scale code 0, elements 0.
+template <class ScaleSet>
+void check_asymmetric(const BlockFormat& f, const std::vector<float>& x, std::size_t rows, std::size_t cols,
+                      const ScaleSet& scale) {
+  const BlockEncoding got = block_encode(f, x, rows, cols);
+  std::vector<float> values(x.size());
+  block_quantize(f, x, rows, cols, values);
+  const std::size_t k = std::size_t(f.shape().cols);
+  const Rational top = Rational(f.element().max_value());  // 2^b - 1
+  std::size_t b = 0, mismatches = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c0 = 0; c0 < cols; c0 += k, ++b) {
+      const std::size_t c1 = std::min(cols, c0 + k);
+      Rational lo = 0, hi = 0;
+      bool special = false;
+      for (std::size_t c = c0; c < c1; ++c) {
+        const float v = x[r * cols + c];
+        if (!std::isfinite(v)) { special = true; continue; }
+        lo = std::min(lo, exact(v));
+        hi = std::max(hi, exact(v));
+      }
+      if (special) {
+        CHECK(f.scale().is_nan_code(got.scales[b]));
+        continue;
+      }
+      Rational s = 0, z = 0;
+      std::uint64_t code = 0;
+      if (hi != lo) {
+        auto rounded = scale.round((hi - lo) / top, Rounding::nearest_even, f.scale());
+        if (rounded.first == 0) rounded = scale.min_positive_entry();
+        s = rounded.first;
+        code = rounded.second;
+        z = std::clamp(round_to_integer(-lo / s, Rounding::nearest_even), Rational(0), top);
+      }
+      CHECK(got.scales[b] == code);
+      CHECK(Rational(got.zero_points[b]) == z);
+      for (std::size_t c = c0; c < c1; ++c) {
+        const std::size_t i = r * cols + c;
+        const Rational q =
+            s == 0 ? Rational(0)
+                   : std::clamp(round_to_integer(exact(x[i]) / s, f.rounding().mode) + z, Rational(0), top);
+        const float want = float(static_cast<double>((q - z) * s));  // exact in double, one rounding
+        if ((Rational(got.elements[i]) != q || !same_bits(values[i], want)) && ++mismatches <= 3) {
+          CAPTURE(i);
+          CAPTURE(x[i]);
+          CHECK(Rational(got.elements[i]) == q);
+          CHECK(values[i] == want);
+        }
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+}  // namespace
+
+TEST_CASE("asymmetric group INT matches the exact rational reference") {
+  std::mt19937_64 rng(64);
+  const char* modes[] = {"rne", "rna", "rnz", "ru", "rd", "rz", "rto"};
+  for (const char* base : {"int4:asym:g16", "int4:asym:g16:bf16", "int4:asym:g16:fp32", "int8:asym:g16",
+                           "int3:asym:g16:bf16"}) {
+    for (const char* m : modes) {
+      const std::string spec_text = base, mode_text = m;
+      CAPTURE(spec_text);
+      CAPTURE(mode_text);
+      BlockDescription d = BlockFormat::parse(base).description();
+      d.rounding = parse_rounding(m);
+      const BlockFormat f(d);
+      const std::size_t rows = rows_per_case(), cols = 16 * 5 + 7;
+      std::vector<float> x = random_blocks(rows * cols, 16, rng);
+      x[5] = INFINITY;
+      for (std::size_t c = 16; c < 32; ++c) x[cols + c] = 0.0f;  // an all-zero block
+      for (std::size_t c = 32; c < 48; ++c) x[cols + c] = std::fabs(x[cols + c]);  // lo > 0: range from 0
+      const std::string scale = f.description().scale;
+      if (scale == "fp32") check_asymmetric(f, x, rows, cols, Float32Set{});
+      else check_asymmetric(f, x, rows, cols, value_set(scale));
+    }
+  }
+}
+
+// llama.cpp's Q8_0, Q4_0 and Q4_1 as ggml's reference quantizers define them, every step
+// a float32 operation: recomputed here in double and rounded to float after each step
+// (exact for one + - * /), with the FP16 roundings through the enumerated value set.
+TEST_CASE("q8_0, q4_0 and q4_1 match ggml's float32 steps") {
+  // (random_blocks holds subnormal blocks: there 1/d overflows, see the rule for id.)
+  const ValueSet half(Format::parse("fp16"));
+  const Format fp16 = Format::parse("fp16");
+  // fp16 code and value of a float (rne, saturating; zeros keep the input's sign).
+  const auto to_half = [&](float v) {
+    auto [value, code] = half.round(exact(v), Rounding::nearest_even, fp16);
+    if (v == 0 && std::signbit(v)) code = 0x8000;
+    const float h = static_cast<float>(static_cast<double>(value));
+    return std::make_pair(h == 0 ? std::copysign(0.0f, v) : h, code);
+  };
+  const auto f32 = [](double v) { return float(v); };
+  std::mt19937_64 rng(80);
+  for (const char* spec : {"q8_0", "q4_0", "q4_1"}) {
+    const std::string spec_text = spec;
+    CAPTURE(spec_text);
+    const BlockFormat f = BlockFormat::parse(spec);
+    const Recipe recipe = f.recipe();
+    for (int trial = 0; trial < 10; ++trial) {
+      const std::size_t rows = 7, cols = 32 * 3 + 9;
+      std::vector<float> x = random_blocks(rows * cols, 32, rng);
+      if (trial == 1) std::fill(x.begin(), x.begin() + 64, 0.0f);
+      if (trial == 2) x[40] = NAN;
+      const BlockEncoding got = block_encode(f, x, rows, cols);
+      std::vector<float> values(x.size());
+      block_quantize(f, x, rows, cols, values);
+      std::size_t b = 0, mismatches = 0;
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c0 = 0; c0 < cols; c0 += 32, ++b) {
+          const std::size_t c1 = std::min(cols, c0 + 32);
+          float amax = 0, signed_max = 0, lo = std::numeric_limits<float>::max(), hi = -lo;
+          bool special = false;
+          for (std::size_t c = c0; c < c1; ++c) {
+            const float v = x[r * cols + c];
+            special |= !std::isfinite(v);
+            if (std::fabs(v) > amax) {
+              amax = std::fabs(v);
+              signed_max = v;  // the first element of largest magnitude (Q4_0)
+            }
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+          }
+          if (special) {
+            CHECK(f.scale().is_nan_code(got.scales[b]));
+            continue;
+          }
+          const float d = recipe == Recipe::ggml_q8_0   ? f32(double(amax) / 127.0)
+                          : recipe == Recipe::ggml_q4_0 ? f32(double(signed_max) / -8.0)
+                                                        : f32((double(f32(double(hi) - double(lo)))) / 15.0);
+          // id = 1/d, 0 for d = 0 and where 1/d overflows (the documented rule; ggml: UB).
+          const float id = d != 0 && std::isfinite(f32(1.0 / double(d))) ? f32(1.0 / double(d)) : 0.0f;
+          const auto [d_half, d_code] = to_half(d);
+          CHECK(got.scales[b] == d_code);
+          const auto [m_half, m_code] = to_half(lo);
+          if (recipe == Recipe::ggml_q4_1) CHECK(got.zero_points[b] == m_code);
+          for (std::size_t c = c0; c < c1; ++c) {
+            const std::size_t i = r * cols + c;
+            float q = 0, want = 0;
+            std::uint64_t code = 0;
+            if (recipe == Recipe::ggml_q8_0) {
+              q = std::round(f32(double(x[i]) * double(id))) + 0.0f;
+              code = std::uint64_t(std::int64_t(q)) & 0xff;
+              want = f32(double(q) * double(d_half));
+            } else if (recipe == Recipe::ggml_q4_0) {
+              q = std::min(15.0f, std::trunc(f32(double(f32(double(x[i]) * double(id))) + 8.5)));
+              code = std::uint64_t(q);
+              want = f32(double(q - 8) * double(d_half));
+            } else {
+              q = std::min(15.0f, std::trunc(f32(double(f32(double(f32(double(x[i]) - double(lo))) * double(id))) + 0.5)));
+              code = std::uint64_t(q);
+              want = f32(double(f32(double(q) * double(d_half))) + double(m_half));
+            }
+            if ((got.elements[i] != code || !same_bits(values[i], want)) && ++mismatches <= 3) {
+              CAPTURE(i);
+              CAPTURE(x[i]);
+              CHECK(got.elements[i] == code);
+              CHECK(values[i] == want);
+            }
+          }
+        }
       }
       CHECK(mismatches == 0);
     }
