@@ -116,66 +116,162 @@ void check_rounding(RoundingSpec r) {
   }
 }
 
+// Posits and LNS: the same span contract as the lattice formats, through each family's
+// own encode/decode core. The mode becomes a template argument once per span; element i
+// takes random word index_offset + i.
+template <class Family, class Real, class Store>
+void codec_parallel(const Family& f, std::span<const Real> in, std::size_t count, RoundingSpec r,
+                    RandomStream rng, std::uint64_t index_offset, Store store) {
+  with_rounding_mode(r.mode, [&]<Rounding M>() {
+    const auto run = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        const std::uint32_t word = M == Rounding::stochastic ? rng.word(index_offset + i) : 0;
+        store(i, formats::encode<M>(f, in[i], word, r.random_bits));
+      }
+    };
+    if (count <= kGrain) return run(0, count);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, count, kGrain),
+                      [&](const tbb::blocked_range<std::size_t>& range) { run(range.begin(), range.end()); });
+  });
+}
+
+// `table`: the decoded values of every code (LNS of <= 16 bits), or null.
+template <class Real>
+void codec_quantize(const Format::Repr& repr, const Real* table, std::span<const Real> in,
+                    std::span<Real> out, RoundingSpec r, RandomStream rng, std::uint64_t offset) {
+  if (in.size() != out.size()) {
+    throw std::invalid_argument("quantize: input has " + std::to_string(in.size()) +
+                                " elements but output has " + std::to_string(out.size()));
+  }
+  const auto go = [&](const auto& f) {
+    if (table) {
+      codec_parallel(f, in, in.size(), r, rng, offset,
+                     [&](std::size_t i, std::uint64_t code) { out[i] = table[code]; });
+    } else {
+      codec_parallel(f, in, in.size(), r, rng, offset,
+                     [&](std::size_t i, std::uint64_t code) { out[i] = formats::decode<Real>(f, code); });
+    }
+  };
+  if (const auto* p = std::get_if<Posit>(&repr)) go(*p);
+  else go(std::get<Lns>(repr));
+}
+
+// The code of the value just above 1, for epsilon.
+double spacing_above_one(const Format::Repr& repr) {
+  if (const auto* p = std::get_if<Posit>(&repr)) {
+    return decode<double>(*p, formats::encode<Rounding::nearest_even>(*p, 1.0) + 1) - 1.0;
+  }
+  const auto& f = std::get<Lns>(repr);
+  return decode<double>(f, f.code_of(false, 1)) - 1.0;
+}
+
 }  // namespace
 
 Format::Format(Repr repr) : repr_(std::move(repr)) {
   std::visit([](const auto& f) { f.validate(); }, repr_);
   spec_ = canonical_spec(repr_);
-  lattice_ = std::visit([](const auto& f) { return f.lattice(); }, repr_);
+  if (const auto* f = std::get_if<Lns>(&repr_); f && f->bits() <= 16) {
+    auto values = std::make_shared<LnsValues>();
+    for (std::uint64_t code = 0; code <= f->mask(); ++code) {
+      values->doubles.push_back(formats::decode<double>(*f, code));
+      values->floats.push_back(formats::decode<float>(*f, code));
+    }
+    lns_values_ = std::move(values);
+  }
+  if (!has_lattice()) return;
+  lattice_ = std::visit(
+      [](const auto& f) {
+        if constexpr (requires { f.lattice(); }) return f.lattice();
+        else return Lattice{};
+      },
+      repr_);
   plan_float_ = make_plan<float>(lattice_);
   plan_double_ = make_plan<double>(lattice_);
 }
 
+const Lattice& Format::lattice() const {
+  if (!has_lattice()) {
+    throw std::invalid_argument("format " + spec_ + " is a " + std::string(kind()) +
+                                " format, which has no float/fixed-point lattice");
+  }
+  return lattice_;
+}
+
 std::string_view Format::kind() const {
-  return std::holds_alternative<MiniFloat>(repr_) ? "float" : "fixed";
+  constexpr std::string_view kinds[] = {"float", "fixed", "posit", "lns"};
+  return kinds[repr_.index()];
 }
 
 int Format::bits() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->bits;
-  return std::get<MiniFloat>(repr_).bits();
+  if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->bits();
+  if (const auto* p = std::get_if<Posit>(&repr_)) return p->bits();
+  return std::get<Lns>(repr_).bits();
 }
 
 double Format::max_value() const {
-  return std::visit([](const auto& f) { return f.max_value(); }, repr_);
+  if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->max_value();
+  if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->max_value();
+  if (const auto* p = std::get_if<Posit>(&repr_)) return p->maxpos();
+  return std::get<Lns>(repr_).max_value();
 }
 
 double Format::min_value() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->min_value();
-  const auto& m = std::get<MiniFloat>(repr_);
-  return m.is_signed ? -m.max_value() : 0.0;
+  if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->is_signed ? -m->max_value() : 0.0;
+  return -max_value();  // posits and LNS are symmetric
 }
 
 double Format::min_normal() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->quantum();
-  return std::get<MiniFloat>(repr_).min_normal_value();
+  if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->min_normal_value();
+  return min_subnormal();
 }
 
-double Format::min_subnormal() const { return lattice_.min_positive; }
+double Format::min_subnormal() const {
+  if (const auto* p = std::get_if<Posit>(&repr_)) return p->minpos();
+  if (const auto* f = std::get_if<Lns>(&repr_)) return f->min_positive();
+  return lattice_.min_positive;
+}
 
 double Format::epsilon() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->quantum();
-  return std::get<MiniFloat>(repr_).epsilon();
+  if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->epsilon();
+  return spacing_above_one(repr_);
 }
 
 std::uint64_t Format::finite_code_count() const {
-  return std::visit([](const auto& f) { return f.finite_code_count(); }, repr_);
+  if (const auto* p = std::get_if<Posit>(&repr_)) return p->mask();  // every code but NaR
+  return std::visit([](const auto& f) -> std::uint64_t {
+    if constexpr (requires { f.finite_code_count(); }) return f.finite_code_count();
+    else return 0;
+  }, repr_);
 }
 
-bool Format::has_infinity() const { return lattice_.has_infinity; }
-bool Format::has_nan() const { return lattice_.has_nan; }
-Overflow Format::overflow() const { return lattice_.overflow; }
+bool Format::has_infinity() const { return has_lattice() && lattice_.has_infinity; }
+bool Format::has_nan() const { return !has_lattice() || lattice_.has_nan; }
+
+Overflow Format::overflow() const {
+  if (const auto* f = std::get_if<Lns>(&repr_)) return f->overflow;
+  if (std::holds_alternative<Posit>(repr_)) return Overflow::saturate;
+  return lattice_.overflow;
+}
 
 double Format::decode(std::uint64_t code) const {
+  if (lns_values_) return lns_values_->doubles[code & std::get<Lns>(repr_).mask()];
   return std::visit([code](const auto& f) { return formats::decode<double>(f, code); }, repr_);
 }
 
 bool Format::is_nan_code(std::uint64_t code) const {
   if (const auto* f = std::get_if<MiniFloat>(&repr_)) return f->is_nan_code(code);
+  if (const auto* p = std::get_if<Posit>(&repr_)) return p->is_nar(code);
+  if (const auto* f = std::get_if<Lns>(&repr_)) return f->is_nan(code);
   return false;
 }
 
 double Format::round(double x, RoundingSpec r, RandomStream rng, std::uint64_t index) const {
   check_rounding(r);
+  if (!has_lattice()) return decode(encode(x, r, rng, index));
   const auto bits = round_pattern<double>(r.mode, std::bit_cast<std::uint64_t>(x), plan_double_,
                                           rng.word(index), r.random_bits);
   return std::bit_cast<double>(bits);
@@ -183,14 +279,27 @@ double Format::round(double x, RoundingSpec r, RandomStream rng, std::uint64_t i
 
 float Format::round(float x, RoundingSpec r, RandomStream rng, std::uint64_t index) const {
   check_rounding(r);
+  if (!has_lattice()) {
+    const std::uint64_t code = encode(x, r, rng, index);
+    return std::visit([code](const auto& f) { return formats::decode<float>(f, code); }, repr_);
+  }
   const auto bits = round_pattern<float>(r.mode, std::bit_cast<std::uint32_t>(x), plan_float_,
                                          rng.word(index), r.random_bits);
   return std::bit_cast<float>(bits);
 }
 
 std::uint64_t Format::encode(double x, RoundingSpec r, RandomStream rng, std::uint64_t index) const {
+  if (!has_lattice()) {
+    check_rounding(r);
+    const std::uint32_t word = rng.word(index);
+    if (const auto* p = std::get_if<Posit>(&repr_)) return formats::encode(*p, x, r, word);
+    return formats::encode(std::get<Lns>(repr_), x, r, word);
+  }
   const double value = round(x, r, rng, index);
-  return std::visit([value](const auto& f) { return formats::pack(f, value); }, repr_);
+  return std::visit([value](const auto& f) -> std::uint64_t {
+    if constexpr (requires { f.lattice(); }) return formats::pack(f, value);
+    else return 0;  // not reached: handled above
+  }, repr_);
 }
 
 std::uint64_t Format::encode(float x, RoundingSpec r, RandomStream rng, std::uint64_t index) const {
@@ -204,12 +313,20 @@ std::uint64_t Format::encode(float x, RoundingSpec r, RandomStream rng, std::uin
 void Format::quantize(std::span<const float> in, std::span<float> out, RoundingSpec r,
                       RandomStream rng, std::uint64_t index_offset) const {
   check_rounding(r);
+  if (!has_lattice()) {
+    return codec_quantize(repr_, lns_values_ ? lns_values_->floats.data() : nullptr, in, out, r, rng,
+                          index_offset);
+  }
   quantize_dispatch(in, out, plan_float_, r, rng, index_offset);
 }
 
 void Format::quantize(std::span<const double> in, std::span<double> out, RoundingSpec r,
                       RandomStream rng, std::uint64_t index_offset) const {
   check_rounding(r);
+  if (!has_lattice()) {
+    return codec_quantize(repr_, lns_values_ ? lns_values_->doubles.data() : nullptr, in, out, r, rng,
+                          index_offset);
+  }
   quantize_dispatch(in, out, plan_double_, r, rng, index_offset);
 }
 
@@ -217,6 +334,12 @@ void Format::encode(std::span<const float> in, std::span<std::uint64_t> codes, R
                     RandomStream rng) const {
   if (in.size() != codes.size()) throw std::invalid_argument("encode: input and code counts differ");
   check_rounding(r);
+  if (!has_lattice()) {
+    const auto store = [&](std::size_t i, std::uint64_t code) { codes[i] = code; };
+    if (const auto* p = std::get_if<Posit>(&repr_)) codec_parallel(*p, in, in.size(), r, rng, 0, store);
+    else codec_parallel(std::get<Lns>(repr_), in, in.size(), r, rng, 0, store);
+    return;
+  }
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, in.size(), kGrain),
                     [&](const tbb::blocked_range<std::size_t>& range) {
                       for (std::size_t i = range.begin(); i < range.end(); ++i) {
@@ -227,6 +350,11 @@ void Format::encode(std::span<const float> in, std::span<std::uint64_t> codes, R
 
 void Format::decode(std::span<const std::uint64_t> codes, std::span<float> out) const {
   if (out.size() != codes.size()) throw std::invalid_argument("decode: code and output counts differ");
+  if (lns_values_) {
+    const std::uint64_t mask = std::get<Lns>(repr_).mask();
+    for (std::size_t i = 0; i < codes.size(); ++i) out[i] = lns_values_->floats[codes[i] & mask];
+    return;
+  }
   std::visit(
       [&](const auto& f) {
         for (std::size_t i = 0; i < codes.size(); ++i) out[i] = formats::decode<float>(f, codes[i]);

@@ -7,12 +7,15 @@
 // Spec grammar (docs: formats/README.md):
 //   spec    := name [ '<' option { ',' option } '>' ]
 //   name    := a named format (see named_formats()) | 'fp' | 'int' | 'uint'
+//   posits and LNS take their own grammar (posit.hpp, lns.hpp): posit<8,2>, posit16,
+//   posit16es1, lns<4,3>, lns<4,3,round=linear>, lns8, lns16.
 //   option  := key '=' value
 //   keys for floats:  e, m, bias, specials (ieee|fn|fnuz|none), signed, subnormals,
 //                     overflow (saturate|inf|nan), nan (zero|max), ftz_in, ftz_out
 //   keys for integers: bits, frac, narrow, nan (zero|max)
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -21,7 +24,9 @@
 #include <vector>
 
 #include "formats/fixed_point.hpp"
+#include "formats/lns.hpp"
 #include "formats/minifloat.hpp"
+#include "formats/posit.hpp"
 #include "formats/random_stream.hpp"
 #include "formats/rounding.hpp"
 
@@ -33,19 +38,27 @@ class UnknownFormat : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// Floats and integers/fixed point round onto a Lattice (lattice.hpp); posits and LNS are
+// not lattices and have their own cores (posit.hpp, lns.hpp).
+using FormatRepr = std::variant<MiniFloat, FixedPoint, Posit, Lns>;
+
 struct NamedFormat {
   std::string_view name;
   std::string_view description;
-  std::variant<MiniFloat, FixedPoint> format;
+  FormatRepr format;
 };
 
-// Every named format with its spec defaults, in display order.
+// Every named float and integer format with its spec defaults, in display order.
 std::span<const NamedFormat> named_formats();
+// The named posits and LNS formats (posit8, posit16, posit32, lns8, lns16). Kept apart from
+// named_formats(), whose users (the lattice reference suites, the CUDA quantize kernel, the
+// quantize fingerprint) handle lattice formats only.
+std::span<const NamedFormat> extra_named_formats();
 std::string valid_format_names();
 
 class Format {
  public:
-  using Repr = std::variant<MiniFloat, FixedPoint>;
+  using Repr = FormatRepr;
 
   explicit Format(Repr repr);                 // validates
   static Format parse(std::string_view spec);  // throws UnknownFormat / std::invalid_argument
@@ -53,20 +66,25 @@ class Format {
   const Repr& repr() const { return repr_; }
   // Canonical spec: the base name plus every option that differs from its defaults.
   const std::string& spec() const { return spec_; }
-  std::string_view kind() const;  // "float" | "fixed"
+  std::string_view kind() const;  // "float" | "fixed" | "posit" | "lns"
+  // Whether the format is a Lattice (floats, fixed point). lattice() throws
+  // std::invalid_argument for posits and LNS, which are not.
+  bool has_lattice() const { return repr_.index() < 2; }
 
   // --- properties ---
   int bits() const;
   double max_value() const;
   double min_value() const;         // most negative finite value (0 for unsigned)
-  double min_normal() const;        // smallest positive normal (the quantum for fixed point)
+  double min_normal() const;        // smallest positive normal (the quantum for fixed point;
+                                    //   minpos for posits, min positive for LNS)
   double min_subnormal() const;     // smallest positive value
   double epsilon() const;           // spacing just above 1 (the quantum for fixed point)
+  // NaN codes: IEEE NaNs, posit NaR, the LNS NaN code. Posit/LNS decode them to quiet NaN.
   std::uint64_t finite_code_count() const;
   bool has_infinity() const;
   bool has_nan() const;
-  Overflow overflow() const;
-  const Lattice& lattice() const { return lattice_; }
+  Overflow overflow() const;  // posits: saturate (they never overflow)
+  const Lattice& lattice() const;
 
   // --- single values ---
   double decode(std::uint64_t code) const;
@@ -111,6 +129,13 @@ class Format {
   Lattice lattice_;
   LatticePlan<float> plan_float_;
   LatticePlan<double> plan_double_;
+  // LNS of at most 16 bits: the decoded value of every code (double and float), so that
+  // spans decode by lookup (decoding computes 2^(L/2^F) in 128-bit arithmetic).
+  struct LnsValues {
+    std::vector<double> doubles;
+    std::vector<float> floats;
+  };
+  std::shared_ptr<const LnsValues> lns_values_;
 };
 
 // Writes and reads the packed layout for any code width 1..64.

@@ -121,6 +121,14 @@ void apply(std::string_view spec, FixedPoint& f, const std::map<std::string, std
 
 Format Format::parse(std::string_view spec) {
   const std::string text = trim(spec);
+  // Posits and LNS have positional parameters ("posit<8,2>", "lns<4,3>"), which the
+  // key=value map below would lose: their own parsers take the whole text.
+  try {
+    if (auto p = parse_posit_spec(text)) return Format(*p);
+    if (auto f = parse_lns_spec(text)) return Format(*f);
+  } catch (const std::invalid_argument& e) {
+    fail(spec, e.what());
+  }
   const auto open = text.find('<');
   const std::string name = trim(std::string_view(text).substr(0, open));
   std::map<std::string, std::string> options;
@@ -154,6 +162,11 @@ std::string canonical_spec(const Format::Repr& repr) {
   for (const auto& f : named_formats()) {
     if (f.format == repr) return std::string(f.name);
   }
+  for (const auto& f : extra_named_formats()) {
+    if (f.format == repr) return std::string(f.name);
+  }
+  if (const auto* p = std::get_if<Posit>(&repr)) return to_spec(*p);
+  if (const auto* f = std::get_if<Lns>(&repr)) return to_spec(*f);
   if (const auto* f = std::get_if<FixedPoint>(&repr)) {
     std::string s = (f->is_signed ? "int" : "uint") + std::to_string(f->bits);
     std::string opts;

@@ -65,14 +65,27 @@ const std::vector<NamedFormat>& table() {
 
 std::span<const NamedFormat> named_formats() { return table(); }
 
+std::span<const NamedFormat> extra_named_formats() {
+  static const std::vector<NamedFormat> formats = {
+      {"posit8", "Posit Standard 2022 posit<8,2>", Posit{8, 2}},
+      {"posit16", "Posit Standard 2022 posit<16,2>", Posit{16, 2}},
+      {"posit32", "Posit Standard 2022 posit<32,2>", Posit{32, 2}},
+      {"lns8", "LNS: sign + log2 in Q4.3 (lns<4,3>)", Lns{4, 3}},
+      {"lns16", "LNS: sign + log2 in Q5.10 (lns<5,10>)", Lns{5, 10}},
+  };
+  return formats;
+}
+
 std::string valid_format_names() {
   std::string s;
   for (const auto& f : table()) {
     if (!s.empty()) s += ", ";
     s += f.name;
   }
+  for (const auto& f : extra_named_formats()) s += ", " + std::string(f.name);
   s += "; generic: fp<e=..,m=..[,bias=..,specials=..]>, int<bits=..[,frac=..,narrow=true]>, "
-       "uint<bits=..>; options on any name: <overflow=saturate|inf|nan,nan=zero|max,ftz_in,ftz_out>";
+       "uint<bits=..>, posit<n,es> (n 2..32, es 0..4), posit16es1, lns<I,F[,round=log|linear,"
+       "overflow=saturate|nan]>; options on any name: <overflow=saturate|inf|nan,nan=zero|max,ftz_in,ftz_out>";
   return s;
 }
 

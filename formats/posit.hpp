@@ -240,6 +240,12 @@ BITSIM_HD constexpr std::uint64_t encode(const Posit& p, Real x, RoundingSpec r 
   });
 }
 
+// The code of a value that is already a posit (decode's output), as pack(MiniFloat, v).
+template <class Real>
+BITSIM_HD constexpr std::uint64_t pack(const Posit& p, Real value) {
+  return encode<Rounding::nearest_even>(p, value);
+}
+
 // x rounded into the posit and back: decode(encode(x)).
 template <class Real>
 BITSIM_HD constexpr Real round(const Posit& p, Real x, RoundingSpec r = {}, std::uint32_t random = 0) {

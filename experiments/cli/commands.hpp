@@ -10,5 +10,8 @@ namespace bitsim::cli {
 void add_formats_command(CLI::App& app);   // bitsim formats [--json]
 void add_format_command(CLI::App& app);    // bitsim format SPEC [--table] [--json]
 void add_quantize_command(CLI::App& app);  // bitsim quantize --format SPEC ... < numbers
+void add_model_command(CLI::App& app);     // bitsim model info|eval|generate PATH ...
+
+void add_arith_command(CLI::App& app);     // bitsim arith --format SPEC OP a [b [c]]
 
 }  // namespace bitsim::cli

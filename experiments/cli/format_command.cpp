@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "experiments/cli/block_cli.hpp"
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/format_properties.hpp"
 #include "experiments/cli/number_printing.hpp"
@@ -87,7 +88,10 @@ void add_format_command(CLI::App& app) {
                     "Every code with its value (hex-float and decimal) and class; at most 16 bits");
   command->add_flag("--json", options->json, "Print JSON instead of text");
   command->callback([options] {
-    const Format format = Format::parse(options->spec);
+    if (formats::is_block_spec(options->spec)) {  // mxfp4, nvfp4, int4:sym:g128, ... (block_cli.hpp)
+      return print_block_format(options->spec, options->table, options->json);
+    }
+    const Format format = parse_element_format(options->spec);
     options->table ? print_code_table(format, options->json) : print_properties(format, options->json);
   });
 }

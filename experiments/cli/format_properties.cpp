@@ -6,6 +6,18 @@ namespace bitsim::cli {
 
 using formats::Format;
 
+namespace {
+
+// What a NaN input becomes: the lattice policy for floats and fixed point; posits and LNS
+// have a NaN code of their own (NaR for posits).
+std::string_view nan_rule_of(const Format& format) {
+  if (format.kind() == "posit") return "nar";
+  if (format.kind() == "lns") return "nan";
+  return formats::to_string(format.lattice().nan_rule);
+}
+
+}  // namespace
+
 std::vector<FormatProperty> describe(const Format& format, std::string_view description) {
   const auto number = [](std::string key, double v, bool in_overview = true) {
     return FormatProperty{std::move(key), shortest_decimal(v), v, in_overview};
@@ -28,7 +40,7 @@ std::vector<FormatProperty> describe(const Format& format, std::string_view desc
       flag("inf", format.has_infinity()),
       flag("nan", format.has_nan()),
       word("overflow", formats::to_string(format.overflow())),
-      word("nan_rule", formats::to_string(format.lattice().nan_rule), false),
+      word("nan_rule", nan_rule_of(format), false),
       word("kind", format.kind(), false),
       word("description", description),
   };
@@ -39,10 +51,14 @@ std::string description_of(const Format& format) {
   // description; the options are visible in the spec.
   const std::string_view spec = format.spec();
   const std::string_view base = spec.substr(0, spec.find('<'));
-  for (const auto& named : formats::named_formats()) {
-    if (named.name == base) return std::string(named.description);
+  for (const auto& list : {formats::named_formats(), formats::extra_named_formats()}) {
+    for (const auto& named : list) {
+      if (named.name == base) return std::string(named.description);
+    }
   }
-  return format.kind() == "float" ? "custom float" : "custom fixed point";
+  const std::string_view kind = format.kind();
+  return kind == "float" ? "custom float" : kind == "fixed" ? "custom fixed point"
+         : kind == "posit" ? "custom posit" : "custom LNS";
 }
 
 nlohmann::ordered_json to_json(const std::vector<FormatProperty>& properties) {

@@ -21,7 +21,9 @@ struct FormatProperty {
 
 // bits, max, min, min_normal, min_subnormal, epsilon, finite_codes, inf, nan, overflow,
 // nan_rule, kind, description. min_subnormal is the smallest positive value (equal to
-// min_normal where the format has no subnormals; the quantum for fixed point).
+// min_normal where the format has no subnormals; the quantum for fixed point; minpos / the
+// smallest LNS magnitude for posits and LNS, where min_normal is the same). nan_rule is
+// "nar" for posits and "nan" for LNS (a NaN input becomes their NaN code).
 std::vector<FormatProperty> describe(const formats::Format& format, std::string_view description);
 
 // The description of a named format, or a generic one ("custom float", "custom fixed

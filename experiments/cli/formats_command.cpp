@@ -1,7 +1,10 @@
-// bitsim formats: every named format and its properties, as a table or as JSON.
+// bitsim formats: every named format and its properties, as a table or as JSON. Element
+// formats come first; the block formats follow (text: a second table after a blank line;
+// JSON: further objects with "kind": "block", see block_cli.hpp).
 #include <cstdio>
 #include <memory>
 
+#include "experiments/cli/block_cli.hpp"
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/format_properties.hpp"
 #include "experiments/cli/text_table.hpp"
@@ -9,20 +12,28 @@
 namespace bitsim::cli {
 namespace {
 
+// The named floats and integers, then the named posits and LNS formats.
+std::vector<formats::NamedFormat> all_named_formats() {
+  std::vector<formats::NamedFormat> all(formats::named_formats().begin(), formats::named_formats().end());
+  all.insert(all.end(), formats::extra_named_formats().begin(), formats::extra_named_formats().end());
+  return all;
+}
+
 void print_json() {
   auto list = nlohmann::ordered_json::array();
-  for (const auto& named : formats::named_formats()) {
+  for (const auto& named : all_named_formats()) {
     nlohmann::ordered_json entry = {{"name", named.name}};
     entry.update(to_json(describe(formats::Format(named.format), named.description)));
     list.push_back(std::move(entry));
   }
+  for (auto& entry : list_block_formats().json) list.push_back(std::move(entry));
   std::printf("%s\n", list.dump(2).c_str());
 }
 
 void print_text() {
   TableRow header = {"name"};
   std::vector<TableRow> rows;
-  for (const auto& named : formats::named_formats()) {
+  for (const auto& named : all_named_formats()) {
     TableRow row = {std::string(named.name)};
     for (const auto& p : describe(formats::Format(named.format), named.description)) {
       if (!p.in_overview) continue;
@@ -32,6 +43,9 @@ void print_text() {
     rows.push_back(std::move(row));
   }
   print_table(stdout, header, rows);
+  const BlockListing blocks = list_block_formats();
+  std::printf("\n");
+  print_table(stdout, blocks.header, blocks.rows);
 }
 
 }  // namespace

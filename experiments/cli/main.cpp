@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   bitsim::cli::add_formats_command(app);
   bitsim::cli::add_format_command(app);
   bitsim::cli::add_quantize_command(app);
+  bitsim::cli::add_arith_command(app);
+  bitsim::cli::add_model_command(app);
 
   try {
     app.parse(argc, argv);

@@ -160,7 +160,9 @@ TensorF LlamaSession::quantize(const TensorF& x, const std::string& role) const 
 }
 
 TensorF LlamaSession::linear(const TensorF& x, const TensorF& w, const std::string& role) const {
-  return sim::gemm(x, w, numerics_.accum_for("matmul." + role), {.transpose_b = true});
+  sim::GemmArgs args;
+  args.transpose_b = true;
+  return sim::gemm(x, w, numerics_.accum_for("matmul." + role), args);
 }
 
 TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens) {
@@ -171,7 +173,8 @@ TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens) {
                                 " positions exceed the model's context of " + std::to_string(c.context));
   std::vector<Index> ids(tokens.begin(), tokens.end());
   TensorF x = sim::embedding(weights_.token_embedding, ids);
-  const sim::NormSpec norm{.eps = c.norm_eps};
+  sim::NormSpec norm;
+  norm.eps = c.norm_eps;
   sim::RopeSpec rope_spec;
   rope_spec.base = c.rope_base;
   rope_spec.layout = sim::RopeLayout::interleaved;

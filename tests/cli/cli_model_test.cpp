@@ -16,6 +16,7 @@ namespace {
 std::vector<std::uint8_t> tiny_safetensors() {
   const std::string header = R"({"w":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]}})";
   std::vector<std::uint8_t> out;
+  out.reserve(8 + header.size() + 12);
   put<std::uint64_t>(out, header.size());
   out.insert(out.end(), header.begin(), header.end());
   for (int i = 0; i < 6; ++i) put<std::uint16_t>(out, 0x3F80);

@@ -18,6 +18,7 @@ namespace {
 
 std::vector<std::uint8_t> safetensors_bytes(const std::string& header, const std::vector<std::uint8_t>& data) {
   std::vector<std::uint8_t> out;
+  out.reserve(8 + header.size() + data.size());
   put<std::uint64_t>(out, header.size());
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), data.begin(), data.end());

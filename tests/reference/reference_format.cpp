@@ -27,6 +27,12 @@ ReferenceFormat ReferenceFormat::from(const std::variant<MiniFloat, FixedPoint>&
   return std::visit([](const auto& f) { return ReferenceFormat(f); }, repr);
 }
 
+ReferenceFormat ReferenceFormat::from(const formats::FormatRepr& repr) {
+  if (const auto* m = std::get_if<MiniFloat>(&repr)) return ReferenceFormat(*m);
+  if (const auto* f = std::get_if<FixedPoint>(&repr)) return ReferenceFormat(*f);
+  throw std::invalid_argument("the lattice reference covers float and fixed-point formats only");
+}
+
 // --- minifloats -------------------------------------------------------------------------
 
 ReferenceFormat::ReferenceFormat(const MiniFloat& f) : desc_(f) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "formats/fixed_point.hpp"
+#include "formats/format.hpp"
 #include "formats/minifloat.hpp"
 #include "tests/reference/exact.hpp"
 
@@ -50,6 +51,8 @@ class ReferenceFormat {
   explicit ReferenceFormat(const formats::MiniFloat& f);
   explicit ReferenceFormat(const formats::FixedPoint& f);
   static ReferenceFormat from(const std::variant<formats::MiniFloat, formats::FixedPoint>& repr);
+  // A Format's repr; posits and LNS have no lattice reference (std::invalid_argument).
+  static ReferenceFormat from(const formats::FormatRepr& repr);
 
   int bits() const { return bits_; }
   bool is_float() const { return std::holds_alternative<formats::MiniFloat>(desc_); }
