@@ -13,3 +13,6 @@ bitsim_add_test(test_lns16
 bitsim_add_test(test_lns_arithmetic
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_lns_arithmetic.cpp
   LABELS formats)
+add_test(NAME test_lns16_arithmetic
+         COMMAND test_lns_arithmetic --no-skip "--test-case=lns16 mul*")
+set_tests_properties(test_lns16_arithmetic PROPERTIES LABELS "formats;slow")

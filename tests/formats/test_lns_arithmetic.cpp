@@ -177,6 +177,45 @@ TEST_CASE("lns8 mul, div, add, sub: every operand pair, every mode, against Boos
   }
 }
 
+// 16 bits: 10^6 random operand pairs (codes drawn from Philox), every mode, both rounding
+// domains. Skipped by default; CTest runs it as its own `slow` entry (lns.cmake).
+TEST_CASE("lns16 mul, div, add, sub: 10^6 random operand pairs, every mode, against Boost" * doctest::skip()) {
+  const RandomStream pick{41, 3}, rng{43, 5};
+  const Lns shape{5, 10};
+  const ReferenceLns base_ref(shape);
+  const std::vector<Lns> formats = {Lns{5, 10, LnsDomain::log, Overflow::saturate},
+                                    Lns{5, 10, LnsDomain::linear, Overflow::nan}};
+  std::vector<ReferenceLns> refs;
+  for (const Lns& f : formats) refs.emplace_back(base_ref, f);
+  constexpr std::size_t kPairs = 1000000;
+  std::int64_t mismatches = 0, checked = 0;
+  for (std::size_t index = 0; index < kPairs; ++index) {
+    const std::uint64_t a = pick.word(2 * index) & shape.mask(), b = pick.word(2 * index + 1) & shape.mask();
+    const Operands x = read(shape, a), y = read(shape, b);
+    const Exact exact[] = {exact_mul(base_ref, x, y, false), exact_mul(base_ref, x, y, true),
+                           exact_add(base_ref, shape, x, y, false), exact_add(base_ref, shape, x, y, true)};
+    const std::uint32_t word = rng.word(index);
+    const Lns& f = formats[index % 2];
+    const ReferenceLns& ref = refs[index % 2];
+    ReferenceLns::Bracket brackets[4];
+    for (int op = 0; op < 4; ++op) brackets[op] = bracket_of(ref, f, exact[op]);
+    for (int mode = 0; mode < kRoundingModeCount; ++mode) {
+      const RoundingSpec r = spec_for(mode, index);
+      const std::uint64_t got[] = {lns_mul(f, a, b, r, word), lns_div(f, a, b, r, word),
+                                   lns_add(f, a, b, r, {}, word), lns_sub(f, a, b, r, {}, word)};
+      for (int op = 0; op < 4; ++op) {
+        const std::uint64_t want = ref.decide(brackets[op], r, word);
+        ++checked;
+        if (got[op] != want && ++mismatches <= 8)
+          MESSAGE(to_spec(f) << " op " << "*/+-"[op] << " a=" << a << " b=" << b << " " << to_string(r)
+                             << " got " << got[op] << " want " << want);
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+  MESSAGE("lns16: " << checked << " results checked");
+}
+
 TEST_CASE("lns sqrt: every code of lns8 and lns16, every mode, against Boost") {
   const RandomStream rng{3, 9};
   for (const auto& [int_bits, frac_bits] : {std::pair{4, 3}, std::pair{5, 10}, std::pair{1, 6}}) {
