@@ -74,7 +74,8 @@ TEST_CASE("WordPiece: all-MiniLM-L6-v2's vocabulary matches Hugging Face tokeniz
   if (!present(path)) return;
   const auto t = WordPieceTokenizer::from_vocab_file(path);
   CHECK(t.vocab_size() == 30522);
-  for (const auto& v : vectors()["minilm"]) {
+  const auto all = vectors();  // kept alive: iterating vectors()["..."] would dangle
+  for (const auto& v : all["minilm"]) {
     const auto text = v["text"].get<std::string>();
     CHECK_MESSAGE(t.encode(text) == v["ids"].get<std::vector<TokenId>>(), "text: " << text);
   }
@@ -85,7 +86,8 @@ TEST_CASE("byte BPE: SmolLM2's GGUF tokenizer matches Hugging Face tokenizers") 
   if (!present(path)) return;
   const auto t = ByteBpeTokenizer::from_gguf(GgufFile::open(path));
   CHECK(t.vocab_size() == 49152);
-  for (const auto& v : vectors()["smollm2"]) {
+  const auto all = vectors();
+  for (const auto& v : all["smollm2"]) {
     const auto text = v["text"].get<std::string>();
     const auto ids = t.encode(text);
     CHECK_MESSAGE(ids == v["ids"].get<std::vector<TokenId>>(), "text: " << text);
