@@ -19,6 +19,7 @@
 
 #include "formats/arithmetic.hpp"
 #include "formats/format.hpp"
+#include "bench/best_rate_reporter.hpp"
 
 namespace {
 
@@ -87,21 +88,6 @@ void bench_arith(benchmark::State& state, const Format* format, Operation op, Ro
   state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(kElements));
 }
 
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, double> best;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      const auto it = run.counters.find("items_per_second");
-      if (it == run.counters.end()) continue;
-      double& b = best[run.run_name.function_name];
-      b = std::max(b, double(it->second));
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,7 +130,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  CollectingReporter reporter;
+  bitsim::bench::BestRateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 

@@ -22,8 +22,11 @@
 #include <tbb/parallel_for.h>
 
 #include "formats/block/block_quantize.hpp"
+#include "bench/best_rate_reporter.hpp"
 
 namespace {
+
+using bitsim::bench::threads_suffix;
 
 using bitsim::formats::BlockFormat;
 
@@ -90,26 +93,6 @@ void bench_block(benchmark::State& state, const BlockFormat& format, int threads
   }
   set_counters(state);
 }
-
-// Keeps, per benchmark, the best elements/s over its repetitions for the ratio table: on a
-// shared machine the fastest repetition is the least disturbed one.
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, double> best;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      const auto it = run.counters.find("items_per_second");
-      if (it == run.counters.end()) continue;
-      double& b = best[run.run_name.function_name];
-      b = std::max(b, double(it->second));
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
-std::string threads_suffix(int threads) { return "/threads:" + std::to_string(threads); }
 
 void print_ratio_table(const std::map<std::string, double>& rate, const std::vector<int>& thread_counts) {
   const auto find = [&](const std::string& name) {
@@ -188,7 +171,7 @@ int main(int argc, char** argv) {
   register_baselines();
 
   arrays();  // allocates, fills and touches every array before anything is timed
-  CollectingReporter reporter;
+  bitsim::bench::BestRateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   print_ratio_table(reporter.best, thread_counts);

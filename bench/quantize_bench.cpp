@@ -26,8 +26,11 @@
 #include <tbb/parallel_for.h>
 
 #include "formats/format.hpp"
+#include "bench/best_rate_reporter.hpp"
 
 namespace {
+
+using bitsim::bench::threads_suffix;
 
 using bitsim::formats::Format;
 using bitsim::formats::RandomStream;
@@ -130,27 +133,6 @@ void bench_quantize(benchmark::State& state, const Format& format, RoundingSpec 
   set_counters(state);
 }
 
-// Passes every run on to the console and keeps, per benchmark, the best elements/s over its
-// repetitions for the ratio table: on a shared machine the fastest repetition is the one
-// least disturbed by other work (the console also shows mean, median and spread).
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, double> best_elements_per_second;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
-      const auto it = run.counters.find("items_per_second");
-      if (it == run.counters.end()) continue;
-      double& best = best_elements_per_second[run.run_name.function_name];
-      best = std::max(best, double(it->second));
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
-std::string threads_suffix(int threads) { return "/threads:" + std::to_string(threads); }
-
 // The elements/s of every run (best repetition), then each quantize run as a ratio of the
 // baselines at the same thread count. Issue #2's target: rne >= 0.70 and sr >= 0.40 of
 // memcpy per core; the 1-thread row compares one core against one core's memcpy, the
@@ -239,9 +221,9 @@ int main(int argc, char** argv) {
   register_baselines();
 
   fill_input(1.0);  // allocates and touches every array before anything is timed
-  CollectingReporter reporter;
+  bitsim::bench::BestRateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  print_ratio_table(reporter.best_elements_per_second, thread_counts);
+  print_ratio_table(reporter.best, thread_counts);
   return 0;
 }

@@ -1,0 +1,34 @@
+#pragma once
+// The console reporter the throughput benchmarks share: it passes every run on to the
+// console and keeps, per benchmark, the best items/s over its repetitions, from which the
+// programs print their ratio tables. On a shared machine the fastest repetition is the one
+// least disturbed by other work (the console still shows mean, median and spread).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bitsim::bench {
+
+class BestRateReporter : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, double> best;  // function name -> best items_per_second
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      const auto it = run.counters.find("items_per_second");
+      if (it == run.counters.end()) continue;
+      double& b = best[run.run_name.function_name];
+      b = std::max(b, double(it->second));
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+// The suffix Google Benchmark gives a run registered with ->Threads(n).
+inline std::string threads_suffix(int threads) { return "/threads:" + std::to_string(threads); }
+
+}  // namespace bitsim::bench
