@@ -1,5 +1,5 @@
 #pragma once
-// The console reporter the throughput benchmarks share: it passes every run on to the
+// What the throughput benchmarks share. BestRateReporter passes every run on to the
 // console and keeps, per benchmark, the best items/s over its repetitions, from which the
 // programs print their ratio tables. On a shared machine the fastest repetition is the one
 // least disturbed by other work (the console still shows mean, median and spread).
@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,16 @@ class BestRateReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
 };
+
+// Appends "--benchmark_repetitions=N" to the arguments unless they set it already; the
+// pointer stays valid as long as `storage` does.
+inline void add_default_repetitions(std::vector<char*>& args, std::string& storage, int n = 3) {
+  const bool given = std::any_of(args.begin(), args.end(), [](const char* a) {
+    return std::string_view(a).starts_with("--benchmark_repetitions");
+  });
+  storage = "--benchmark_repetitions=" + std::to_string(n);
+  if (!given) args.push_back(storage.data());
+}
 
 // The suffix Google Benchmark gives a run registered with ->Threads(n).
 inline std::string threads_suffix(int threads) { return "/threads:" + std::to_string(threads); }

@@ -136,12 +136,8 @@ int main(int argc, char** argv) {
     }
     args.push_back(argv[i]);
   }
-  std::string repetitions = "--benchmark_repetitions=3";
-  if (std::none_of(args.begin(), args.end(), [](const char* a) {
-        return std::string_view(a).starts_with("--benchmark_repetitions");
-      })) {
-    args.push_back(repetitions.data());
-  }
+  std::string repetitions;
+  bitsim::bench::add_default_repetitions(args, repetitions);
   argc = int(args.size());
   argv = args.data();
   benchmark::Initialize(&argc, argv);

@@ -177,12 +177,8 @@ void print_ratio_table(const std::map<std::string, double>& rate, const std::vec
 int main(int argc, char** argv) {
   // Three repetitions unless the command line asks otherwise.
   std::vector<char*> args(argv, argv + argc);
-  std::string repetitions = "--benchmark_repetitions=3";
-  if (std::none_of(args.begin(), args.end(), [](const char* a) {
-        return std::string_view(a).starts_with("--benchmark_repetitions");
-      })) {
-    args.push_back(repetitions.data());
-  }
+  std::string repetitions;
+  bitsim::bench::add_default_repetitions(args, repetitions);
   argc = int(args.size());
   argv = args.data();
   benchmark::Initialize(&argc, argv);

@@ -108,16 +108,7 @@ void print_block_format(const std::string& spec, bool table, bool json) {
                                 " is a block format whose elements are " + format.description().element +
                                 " (try: bitsim format '" + format.description().element + "' --table)");
   }
-  const auto properties = describe_block(format, block_description_of(format));
-  if (json) {
-    nlohmann::ordered_json out = {{"spec", format.spec()}, {"kind", "block"}};
-    out.update(to_json(properties));
-    std::printf("%s\n", out.dump(2).c_str());
-    return;
-  }
-  std::vector<TableRow> rows = {{"spec", format.spec()}};
-  for (const auto& p : properties) rows.push_back({p.key, p.text});
-  print_table(stdout, {"property", "value"}, rows);
+  print_properties(format.spec(), describe_block(format, block_description_of(format)), json, "block");
 }
 
 }  // namespace bitsim::cli

@@ -63,18 +63,6 @@ void print_code_table(const Format& format, bool json) {
   std::printf("%s\n", out.dump().c_str());
 }
 
-void print_properties(const Format& format, bool json) {
-  const auto properties = describe(format, description_of(format));
-  if (json) {
-    nlohmann::ordered_json out = {{"spec", format.spec()}};
-    out.update(to_json(properties));
-    std::printf("%s\n", out.dump(2).c_str());
-    return;
-  }
-  std::vector<TableRow> rows = {{"spec", format.spec()}};
-  for (const auto& p : properties) rows.push_back({p.key, p.text});
-  print_table(stdout, {"property", "value"}, rows);
-}
 
 }  // namespace
 
@@ -92,7 +80,7 @@ void add_format_command(CLI::App& app) {
       return print_block_format(options->spec, options->table, options->json);
     }
     const Format format = parse_element_format(options->spec);
-    options->table ? print_code_table(format, options->json) : print_properties(format, options->json);
+    options->table ? print_code_table(format, options->json) : print_properties(format.spec(), describe(format, description_of(format)), options->json);
   });
 }
 

@@ -1,6 +1,9 @@
 #include "experiments/cli/format_properties.hpp"
 
+#include <cstdio>
+
 #include "experiments/cli/number_printing.hpp"
+#include "experiments/cli/text_table.hpp"
 
 namespace bitsim::cli {
 
@@ -65,6 +68,20 @@ nlohmann::ordered_json to_json(const std::vector<FormatProperty>& properties) {
   nlohmann::ordered_json object = nlohmann::ordered_json::object();
   for (const auto& p : properties) object[p.key] = p.value;
   return object;
+}
+
+void print_properties(std::string_view spec, const std::vector<FormatProperty>& properties, bool json,
+                      std::string_view kind) {
+  if (json) {
+    nlohmann::ordered_json out = {{"spec", spec}};
+    if (!kind.empty()) out["kind"] = kind;
+    out.update(to_json(properties));
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::vector<TableRow> rows = {{"spec", std::string(spec)}};
+  for (const auto& p : properties) rows.push_back({p.key, p.text});
+  print_table(stdout, {"property", "value"}, rows);
 }
 
 }  // namespace bitsim::cli

@@ -32,4 +32,9 @@ std::string description_of(const formats::Format& format);
 
 nlohmann::ordered_json to_json(const std::vector<FormatProperty>& properties);
 
+// `bitsim format SPEC` for one format: a property/value table, or with `json` one object
+// {"spec", ["kind",] ...properties}. `kind` is left out when empty.
+void print_properties(std::string_view spec, const std::vector<FormatProperty>& properties, bool json,
+                      std::string_view kind = {});
+
 }  // namespace bitsim::cli
