@@ -18,6 +18,11 @@ packages=(
   nlohmann-json3-dev    # --json output of the CLI
   libicu-dev            # models/: Unicode classes, NFD and case mapping for the tokenizers
   libopenblas-dev       # sim/: the FP32 sgemm fast path and the GEMM benchmark baseline
+  libopenmpi-dev openmpi-bin  # experiments/: `mpirun -np N bitsim run` shards a sweep over ranks
+  libceres-dev          # experiments/fit: robust least squares for the scaling-law fits
+  libmuparser-dev       # experiments/fit: user-written law expressions
+  gnuplot-nox           # experiments/report: SVG and PNG plots
+  python3-h5py          # tests: read the HDF5 results back the way users do
 )
 
 missing=()

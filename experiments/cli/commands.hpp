@@ -14,4 +14,12 @@ void add_model_command(CLI::App& app);     // bitsim model info|eval|generate PA
 
 void add_arith_command(CLI::App& app);     // bitsim arith --format SPEC OP a [b [c]]
 
+// Experiments (experiments/README.md).
+void add_validate_command(CLI::App& app);  // bitsim validate FILE
+void add_plan_command(CLI::App& app);      // bitsim plan FILE
+void add_run_command(CLI::App& app);       // bitsim run FILE [-o OUT.h5] [--threads N] ...
+void add_merge_command(CLI::App& app);     // bitsim merge OUT.h5 SHARD.h5...
+void add_report_command(CLI::App& app);    // bitsim report OUT.h5 [...]
+void add_fit_command(CLI::App& app);       // bitsim fit --law NAME --input FILE ...
+
 }  // namespace bitsim::cli

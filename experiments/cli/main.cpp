@@ -25,6 +25,12 @@ int main(int argc, char** argv) {
   bitsim::cli::add_quantize_command(app);
   bitsim::cli::add_arith_command(app);
   bitsim::cli::add_model_command(app);
+  bitsim::cli::add_validate_command(app);
+  bitsim::cli::add_plan_command(app);
+  bitsim::cli::add_run_command(app);
+  bitsim::cli::add_merge_command(app);
+  bitsim::cli::add_report_command(app);
+  bitsim::cli::add_fit_command(app);
 
   try {
     app.parse(argc, argv);
