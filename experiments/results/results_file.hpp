@@ -1,0 +1,97 @@
+#pragma once
+// CONTRACT (lead): the results-file API the runner, merge, report and fit code against.
+// The owner of experiments/results/ implements it and may extend it; changing what is
+// declared here needs the lead's agreement (other helpers code against it).
+//
+// One HDF5 file per run. Reproducible part (depends only on config + seeds): the results
+// table (one row per finished grid point, sorted by grid index), per-point arrays, and
+// the run attributes (config text, hash, grid). Environment part (host, threads, times,
+// per-point seconds) lives in its own group, so reruns differ only there.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace bitsim::experiments {
+
+struct Column {
+  enum class Kind { text, integer, real };
+  std::string name;
+  Kind kind = Kind::real;
+};
+
+using Cell = std::variant<std::string, std::int64_t, double>;
+
+struct PointResult {
+  std::uint64_t index = 0;     // position in the expanded grid (0-based)
+  std::vector<Cell> cells;     // one per schema column, in schema order, kinds matching
+  // Optional per-point arrays (e.g. "sqnr_per_layer"); every point of a run gives the same
+  // names with the same lengths, or none.
+  std::vector<std::pair<std::string, std::vector<double>>> arrays;
+  double seconds = 0;          // wall time of the point: environment, not reproducible
+};
+
+struct RunInfo {
+  // Reproducible.
+  std::string config_text;     // the experiment file as read
+  std::string config_hash;     // hex digest of config_text
+  std::string config_path;     // as given on the command line (environment)
+  std::uint64_t grid_size = 0; // points in the whole grid (not just this shard)
+  std::string grid_json;       // the expanded grid, one object per point
+  // Environment.
+  std::string shard = "0/1";   // "i/N"
+  std::string host;
+  int threads = 0;
+  std::string started_utc, finished_utc;
+  std::string device = "cpu";
+};
+
+struct ResultsTable {
+  std::vector<Column> columns;
+  std::vector<PointResult> rows;   // sorted by index
+  RunInfo info;
+};
+
+class ResultsWriter {
+ public:
+  // A new results file at `path`. Throws (never overwrites) when `path` exists.
+  static ResultsWriter create(const std::filesystem::path& path, std::vector<Column> schema,
+                              RunInfo info);
+  // Reopens the partial results of an interrupted run for --resume. Throws with a clear
+  // message when the file is not a bitsim results file, is corrupt, or was written for a
+  // different config (hash) or schema.
+  static ResultsWriter resume(const std::filesystem::path& path, std::vector<Column> schema,
+                              RunInfo info);
+
+  ResultsWriter(ResultsWriter&&) noexcept;
+  ResultsWriter& operator=(ResultsWriter&&) noexcept;
+  ~ResultsWriter();
+
+  const std::set<std::uint64_t>& finished() const;  // indices already stored
+  void add(PointResult result);                      // kinds checked against the schema
+  // Writes everything added so far: a temporary sibling, then rename, so the file on disk
+  // is always a complete, readable results file.
+  void checkpoint();
+  // Final checkpoint with the end time; marks the file complete.
+  void finish(const std::string& finished_utc);
+
+ private:
+  struct State;
+  explicit ResultsWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Reads a results file (throws with a clear message for a missing, foreign or corrupt file).
+ResultsTable read_results(const std::filesystem::path& path);
+
+// Merges shard files of one run (same config hash, disjoint points) into `out`; the
+// reproducible datasets of `out` equal those of a single-machine run. Throws when the
+// shards disagree, overlap, or `out` exists.
+void merge_results(const std::filesystem::path& out,
+                   const std::vector<std::filesystem::path>& shards);
+
+}  // namespace bitsim::experiments
