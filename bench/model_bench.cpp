@@ -1,6 +1,7 @@
 // Forward-pass throughput of SmolLM2-135M (models/pretrained, scripts/fetch-models.sh):
 // tokens/s of a 64-token prefill and of 16 decode steps after it, on 1 and on all threads,
-// FP32 and with quantized numerics. The ratio that matters — quantized time / FP32 time,
+// FP32 and with quantized numerics; and of all-MiniLM-L6-v2 embedding 8 sentences of 32
+// tokens (embed8). The ratio that matters — quantized time / FP32 time,
 // both measured in the same run — is printed at the end (target: <= 1.5; issue #8).
 // Weights are quantized once per session, outside the timed region, as in an evaluation.
 //
@@ -15,10 +16,13 @@
 #include <string>
 
 #include "models/io/gguf.hpp"
+#include "models/transformer/bert.hpp"
 #include "models/transformer/llama.hpp"
 
 namespace {
 
+using bitsim::models::BertModel;
+using bitsim::models::BertSession;
 using bitsim::models::LlamaModel;
 using bitsim::models::LlamaSession;
 using bitsim::models::Numerics;
@@ -29,6 +33,15 @@ const LlamaModel* model() {
   static std::unique_ptr<LlamaModel> m;
   if (!m && std::filesystem::exists(kModel))
     m = std::make_unique<LlamaModel>(LlamaModel::from_gguf(bitsim::models::GgufFile::open(kModel)));
+  return m.get();
+}
+
+const std::string kEncoder = BITSIM_PRETRAINED "/all-minilm-l6-v2";
+
+const BertModel* encoder() {
+  static std::unique_ptr<BertModel> m;
+  if (!m && std::filesystem::exists(kEncoder + "/model.safetensors"))
+    m = std::make_unique<BertModel>(BertModel::from_directory(kEncoder));
   return m.get();
 }
 
@@ -78,6 +91,30 @@ void run(benchmark::State& state, const Variant& v, bool decode) {
 
 }
 
+void run_embed(benchmark::State& state, const Variant& v) {
+  const auto* m = encoder();
+  if (!m) {
+    state.SkipWithError("models/pretrained is empty: run scripts/fetch-models.sh");
+    return;
+  }
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(state.range(0)));
+  const BertSession session(*m, Numerics::from_options(v.weights, v.activations, "", ""));
+  std::vector<std::vector<std::int32_t>> sentences;
+  for (int s = 0; s < 8; ++s) {
+    std::vector<std::int32_t> ids{101};
+    for (int i = 0; i < 30; ++i) ids.push_back(2000 + 97 * s + 13 * i);
+    ids.push_back(102);
+    sentences.push_back(ids);
+  }
+  int tokens = 0;
+  for (auto _ : state)
+    for (const auto& ids : sentences) {
+      benchmark::DoNotOptimize(session.embed(ids));
+      tokens += int(ids.size());
+    }
+  state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
+}
+
 void register_all() {
   for (const auto& v : kVariants)
     for (bool decode : {false, true}) {
@@ -89,6 +126,13 @@ void register_all() {
           ->UseRealTime()
           ->Iterations(2);
     }
+  for (const auto& v : kVariants)
+    benchmark::RegisterBenchmark((std::string("embed8/") + v.name).c_str(), [v](benchmark::State& s) { run_embed(s, v); })
+        ->Arg(1)
+        ->Arg(2)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Iterations(2);
 }
 
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -100,7 +144,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     std::printf("\nquantized time / fp32 time (same run; target <= 1.5):\n");
-    for (const char* phase : {"prefill64", "decode16"})
+    for (const char* phase : {"prefill64", "decode16", "embed8"})
       for (const char* variant : {"w4a8", "mxfp4"})
         for (const char* threads : {"1", "2"}) {
           const auto base = times_.find(std::string(phase) + "/fp32/" + threads + "/iterations:2/real_time");

@@ -1,4 +1,7 @@
 // bitsim model info|eval|generate.
+// eval PATH: quantized runs against the FP32 run of a Llama GGUF, a GPT-2 or a BERT
+// safetensors checkpoint (the architecture is read from the file); generate PATH: greedy
+// continuations of a decoder, FP32 and quantized side by side.
 // info PATH: what a weight file holds — its format, the architecture metadata,
 // and its tensors (name, stored type, shape) — read with the same validating readers the
 // forward passes use, so a corrupt or truncated file is reported here first.
@@ -6,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -20,6 +24,14 @@
 #include "models/io/safetensors.hpp"
 #include "models/eval/next_token_metrics.hpp"
 #include "models/tokenizers/byte_bpe.hpp"
+#include "models/eval/embedding_metrics.hpp"
+#include "models/eval/greedy.hpp"
+#include "models/eval/layer_profile.hpp"
+#include "models/tokenizers/byte_tokenizer.hpp"
+#include "models/tokenizers/tokenizer_json.hpp"
+#include "models/tokenizers/wordpiece.hpp"
+#include "models/transformer/bert.hpp"
+#include "models/transformer/gpt2.hpp"
 #include "models/transformer/llama.hpp"
 
 namespace bitsim::cli {
@@ -107,7 +119,7 @@ void add_quant_options(CLI::App* command, QuantOptions& o, bool many_weights) {
   else
     command->add_option("--weights", o.weights, "Weight QuantSpec (sim/README.md)")->expected(1);
   command->add_option("--activations", o.activations, "QuantSpec for the activation entering every linear layer");
-  command->add_option("--kv", o.kv, "QuantSpec for the KV cache");
+  command->add_option("--kv", o.kv, "QuantSpec for the KV cache (K and V of an encoder)");
   command->add_option("--accum", o.accum, "AccumSpec for every matmul (sim/README.md), e.g. acc=bf16:rne");
 }
 
@@ -130,98 +142,293 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-void run_eval(const std::string& path, const std::string& text_path, int tokens, const QuantOptions& o, bool json) {
-  // Every spec is parsed before anything runs, so a typo fails at once.
-  std::vector<std::string> variants = o.weights;
-  if (variants.empty()) variants.push_back("");
-  std::vector<models::Numerics> numerics;
-  for (const auto& weights : variants) numerics.push_back(models::Numerics::from_options(weights, o.activations, o.kv, o.accum));
-  const auto file = models::GgufFile::open(path);
-  const auto tokenizer = models::ByteBpeTokenizer::from_gguf(file);
-  const auto model = models::LlamaModel::from_gguf(file);
-  auto ids = tokenizer.encode(read_text(text_path));
-  if (int(ids.size()) < tokens)
-    throw std::invalid_argument("the text has only " + std::to_string(ids.size()) + " tokens, fewer than --tokens " + std::to_string(tokens));
-  if (tokens < 2) throw std::invalid_argument("--tokens must be at least 2");
-  ids.resize(std::size_t(tokens));
+// JSON has no infinity: an exact run's SQNR is written as the string "inf".
+nlohmann::ordered_json json_number(double v) {
+  return std::isinf(v) ? nlohmann::ordered_json(v > 0 ? "inf" : "-inf") : nlohmann::ordered_json(v);
+}
 
+// Which engine runs a checkpoint: GGUF files are Llama; safetensors are told apart by the
+// tensor names each architecture must hold.
+enum class Architecture { llama, gpt2, bert };
+
+Architecture detect_architecture(const std::string& path) {
+  if (path.ends_with(".gguf")) return Architecture::llama;
+  const auto f = models::SafetensorsFile::open(path);
+  for (const auto& t : f.tensors()) {
+    if (t.name.ends_with("embeddings.word_embeddings.weight")) return Architecture::bert;
+    if (t.name == "wte.weight" || t.name == "transformer.wte.weight") return Architecture::gpt2;
+  }
+  throw std::invalid_argument(path + ": neither a BERT encoder (embeddings.word_embeddings.weight) nor a GPT-2 decoder "
+                              "(wte.weight); model eval runs Llama GGUF files and BERT/GPT-2 safetensors checkpoints");
+}
+
+// A GPT-2 checkpoint's tokenizer: bytes when its metadata says "tokenizer": "bytes" (bitsim
+// train's checkpoints), else the tokenizer.json beside its weights.
+std::unique_ptr<models::Tokenizer> gpt2_tokenizer(const std::string& path) {
+  namespace fs = std::filesystem;
+  const auto& meta = models::SafetensorsFile::open(path).metadata();
+  if (const auto it = meta.find("tokenizer"); it != meta.end() && it->second == "bytes")
+    return std::make_unique<models::ByteTokenizer>();
+  const auto dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
+  const auto file = dir / "tokenizer.json";
+  if (!fs::exists(file))
+    throw std::invalid_argument(path + ": a GPT-2 checkpoint needs \"tokenizer\": \"bytes\" in its metadata or a "
+                                "tokenizer.json beside its weights to tokenize text");
+  return std::make_unique<models::ByteBpeTokenizer>(models::byte_bpe_from_tokenizer_json(file.string()));
+}
+
+struct EvalOptions {
+  std::string text;
+  int tokens = 128, sentences = 32;
+  bool json = false, per_layer = false;
+  QuantOptions quant;
+};
+
+std::vector<std::string> weight_variants(const QuantOptions& o) {
+  std::vector<std::string> v = o.weights;
+  if (v.empty()) v.push_back("");
+  return v;
+}
+
+std::vector<models::Numerics> numerics_per_variant(const QuantOptions& o) {
+  std::vector<models::Numerics> out;
+  for (const auto& weights : weight_variants(o))
+    out.push_back(models::Numerics::from_options(weights, o.activations, o.kv, o.accum));
+  return out;
+}
+
+std::string numerics_line(const QuantOptions& o) {
+  return "activations " + (o.activations.empty() ? std::string("fp32") : o.activations) + ", KV " +
+         (o.kv.empty() ? std::string("fp32") : o.kv) + ", accumulation " +
+         (o.accum.empty() ? std::string("fp32 (sequential)") : o.accum);
+}
+
+// The per-layer SQNR table: one row per block, one column per weight spec.
+void print_layer_profile(const std::vector<std::string>& names, const std::vector<std::vector<double>>& profiles) {
+  if (profiles.empty()) return;
+  std::vector<TableRow> rows;
+  for (std::size_t b = 0; b < profiles[0].size(); ++b) {
+    TableRow row{std::to_string(b)};
+    for (const auto& p : profiles) row.push_back(fixed(p[b], 1));
+    rows.push_back(row);
+  }
+  TableRow header{"block"};
+  for (const auto& n : names) header.push_back("SQNR dB " + n);
+  std::printf("\nresidual stream after each block vs FP32:\n");
+  print_table(stdout, header, rows);
+}
+
+nlohmann::ordered_json profile_json(const std::vector<double>& profile) {
+  auto a = nlohmann::ordered_json::array();
+  for (double v : profile) a.push_back(json_number(v));
+  return a;
+}
+
+// Decoders (Llama, GPT-2): next-token metrics of each weight spec against the FP32 run.
+template <class Session, class Model>
+void eval_decoder(const std::string& path, const Model& model, const models::Tokenizer& tokenizer, const EvalOptions& o,
+                  const std::vector<models::Numerics>& numerics) {
+  const auto variants = weight_variants(o.quant);
+  auto ids = tokenizer.encode(read_text(o.text));
+  if (o.tokens < 2) throw std::invalid_argument("--tokens must be at least 2");
+  if (int(ids.size()) < o.tokens)
+    throw std::invalid_argument("the text has only " + std::to_string(ids.size()) + " tokens, fewer than --tokens " + std::to_string(o.tokens));
+  ids.resize(std::size_t(o.tokens));
+
+  std::vector<sim::TensorF> ref_blocks, blocks;
+  auto* want_blocks = o.per_layer ? &blocks : nullptr;
   auto start = std::chrono::steady_clock::now();
-  models::LlamaSession reference(model, models::Numerics{});
-  const auto ref_logits = reference.forward(ids);
+  Session reference(model, models::Numerics{});
+  const auto ref_logits = reference.forward(ids, o.per_layer ? &ref_blocks : nullptr);
   const double ref_seconds = seconds_since(start);
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   std::vector<TableRow> table;
-  double ref_ppl = models::next_token_metrics(ref_logits, ref_logits, ids).perplexity;
+  std::vector<std::string> names;
+  std::vector<std::vector<double>> profiles;
+  const double ref_ppl = models::next_token_metrics(ref_logits, ref_logits, ids).perplexity;
   table.push_back({"fp32 (reference)", fixed(ref_ppl, 3), "0", "0", "0", "0", "100.0", "inf", fixed(ref_seconds, 1)});
   for (std::size_t v = 0; v < variants.size(); ++v) {
-    const auto& weights = variants[v];
     start = std::chrono::steady_clock::now();
-    models::LlamaSession session(model, numerics[v]);
-    const auto logits = session.forward(ids);
+    Session session(model, numerics[v]);
+    const auto logits = session.forward(ids, want_blocks);
     const double seconds = seconds_since(start);
     const auto m = models::next_token_metrics(ref_logits, logits, ids);
-    const std::string name = weights.empty() ? "fp32" : weights;
-    rows.push_back({{"weights", name}, {"activations", o.activations.empty() ? "fp32" : o.activations},
-                    {"kv", o.kv.empty() ? "fp32" : o.kv}, {"accum", o.accum.empty() ? "fp32" : o.accum},
-                    {"perplexity", m.perplexity}, {"kl_mean", m.kl_mean}, {"kl_p99", m.kl_p99}, {"kl_max", m.kl_max},
-                    {"top1", m.top1}, {"logits_sqnr_db", std::isinf(m.logits_sqnr_db) ? nlohmann::ordered_json("inf") : nlohmann::ordered_json(m.logits_sqnr_db)},
-                    {"nonfinite_rows", m.nonfinite_rows}, {"seconds", seconds}});
+    const std::string name = variants[v].empty() ? "fp32" : variants[v];
+    nlohmann::ordered_json row = {{"weights", name}, {"activations", o.quant.activations.empty() ? "fp32" : o.quant.activations},
+                                  {"kv", o.quant.kv.empty() ? "fp32" : o.quant.kv}, {"accum", o.quant.accum.empty() ? "fp32" : o.quant.accum},
+                                  {"perplexity", m.perplexity}, {"kl_mean", m.kl_mean}, {"kl_p99", m.kl_p99}, {"kl_max", m.kl_max},
+                                  {"top1", m.top1}, {"logits_sqnr_db", json_number(m.logits_sqnr_db)},
+                                  {"nonfinite_rows", m.nonfinite_rows}, {"seconds", seconds}};
+    if (o.per_layer) {
+      names.push_back(name);
+      profiles.push_back(models::layer_sqnr_db(ref_blocks, blocks));
+      row["per_layer_sqnr_db"] = profile_json(profiles.back());
+    }
+    rows.push_back(row);
     table.push_back({name, fixed(m.perplexity, 3), fixed(m.perplexity - m.reference_perplexity, 3), fixed(m.kl_mean, 5),
                      fixed(m.kl_p99, 5), fixed(m.kl_max, 5), fixed(100 * m.top1, 1), fixed(m.logits_sqnr_db, 1),
                      fixed(seconds, 1)});
   }
-  if (json) {
-    nlohmann::ordered_json out = {{"model", path}, {"text", text_path}, {"tokens", tokens},
+  if (o.json) {
+    nlohmann::ordered_json out = {{"model", path}, {"text", o.text}, {"tokens", o.tokens},
                                   {"reference_perplexity", ref_ppl}, {"reference_seconds", ref_seconds}, {"runs", rows}};
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
-  std::printf("%s\n%s\n%d tokens of %s; FP32 reference perplexity %.3f (%.1f s)\n", path.c_str(),
-              model.config().describe().c_str(), tokens, text_path.c_str(), ref_ppl, ref_seconds);
-  std::printf("activations %s, KV cache %s, accumulation %s\n\n", o.activations.empty() ? "fp32" : o.activations.c_str(),
-              o.kv.empty() ? "fp32" : o.kv.c_str(), o.accum.empty() ? "fp32 (sequential)" : o.accum.c_str());
+  std::printf("%s\n%s\n%d tokens of %s; FP32 reference perplexity %.3f (%.1f s)\n%s\n\n", path.c_str(),
+              model.config().describe().c_str(), o.tokens, o.text.c_str(), ref_ppl, ref_seconds, numerics_line(o.quant).c_str());
   print_table(stdout, {"weights", "ppl", "dppl", "KL mean", "KL p99", "KL max", "top-1 %", "logit SQNR dB", "s"}, table);
+  print_layer_profile(names, profiles);
+}
+
+// The encoder's sentences: the text's first N paragraphs (runs of non-blank lines joined by
+// spaces), each cut to 128 tokens with [SEP] kept last.
+std::vector<std::vector<std::int32_t>> paragraphs(const models::WordPieceTokenizer& tokenizer, const std::string& text, int count) {
+  std::vector<std::vector<std::int32_t>> out;
+  std::istringstream in(text);
+  std::string line, paragraph;
+  auto flush = [&] {
+    if (!paragraph.empty() && int(out.size()) < count) {
+      auto ids = tokenizer.encode(paragraph);
+      if (ids.size() > 128) {
+        ids.resize(127);
+        ids.push_back(tokenizer.sep());
+      }
+      out.push_back(std::move(ids));
+    }
+    paragraph.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) flush();
+    else paragraph += (paragraph.empty() ? "" : " ") + line;
+  }
+  flush();
+  return out;
+}
+
+// The encoder (BERT): embedding cosine and retrieval agreement of each weight spec.
+void eval_encoder(const std::string& path, const EvalOptions& o, const std::vector<models::Numerics>& numerics) {
+  namespace fs = std::filesystem;
+  const auto variants = weight_variants(o.quant);
+  if (o.sentences < 1) throw std::invalid_argument("--sentences must be at least 1");
+  const auto dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
+  const auto tokenizer = models::WordPieceTokenizer::from_vocab_file((dir / "vocab.txt").string());
+  const auto model = models::BertModel::from_directory(dir.string());
+  const auto sentences = paragraphs(tokenizer, read_text(o.text), o.sentences);
+  if (sentences.empty()) throw std::invalid_argument(o.text + " holds no text");
+
+  auto embed_all = [&](const models::Numerics& n, std::vector<std::vector<double>>* profile) {
+    const models::BertSession session(model, n);
+    std::vector<sim::TensorF> out;
+    for (const auto& ids : sentences) out.push_back(session.embed(ids));
+    if (profile) {  // per-layer SQNR of the first sentence's hidden states
+      std::vector<sim::TensorF> ref_blocks, blocks;
+      (void)models::BertSession(model, models::Numerics{}).encode(sentences[0], &ref_blocks);
+      (void)session.encode(sentences[0], &blocks);
+      profile->push_back(models::layer_sqnr_db(ref_blocks, blocks));
+    }
+    return out;
+  };
+  auto start = std::chrono::steady_clock::now();
+  const auto reference = embed_all(models::Numerics{}, nullptr);
+  const double ref_seconds = seconds_since(start);
+
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  std::vector<TableRow> table{{"fp32 (reference)", "1", "1", "100.0", "1", fixed(ref_seconds, 1)}};
+  std::vector<std::string> names;
+  std::vector<std::vector<double>> profiles;
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    start = std::chrono::steady_clock::now();
+    const auto test = embed_all(numerics[v], o.per_layer ? &profiles : nullptr);
+    const double seconds = seconds_since(start);
+    const auto m = models::embedding_metrics(reference, test);
+    const std::string name = variants[v].empty() ? "fp32" : variants[v];
+    names.push_back(name);
+    nlohmann::ordered_json row = {{"weights", name}, {"activations", o.quant.activations.empty() ? "fp32" : o.quant.activations},
+                                  {"kv", o.quant.kv.empty() ? "fp32" : o.quant.kv}, {"accum", o.quant.accum.empty() ? "fp32" : o.quant.accum},
+                                  {"cosine_mean", m.cosine_mean}, {"cosine_min", m.cosine_min},
+                                  {"retrieval_top1", m.retrieval_top1}, {"retrieval_mrr", m.retrieval_mrr}, {"seconds", seconds}};
+    if (o.per_layer) row["per_layer_sqnr_db"] = profile_json(profiles.back());
+    rows.push_back(row);
+    table.push_back({name, fixed(m.cosine_mean, 6), fixed(m.cosine_min, 6), fixed(100 * m.retrieval_top1, 1),
+                     fixed(m.retrieval_mrr, 3), fixed(seconds, 1)});
+  }
+  if (o.json) {
+    nlohmann::ordered_json out = {{"model", path}, {"text", o.text}, {"sentences", sentences.size()},
+                                  {"reference_seconds", ref_seconds}, {"runs", rows}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("%s\n%s\n%zu paragraphs of %s as sentences (mean pooling, L2-normalised)\n%s\n\n", path.c_str(),
+              model.config().describe().c_str(), sentences.size(), o.text.c_str(), numerics_line(o.quant).c_str());
+  print_table(stdout, {"weights", "cosine mean", "cosine min", "retrieval top-1 %", "retrieval MRR", "s"}, table);
+  print_layer_profile(names, profiles);
+}
+
+void run_eval(const std::string& path, const EvalOptions& o) {
+  const auto numerics = numerics_per_variant(o.quant);  // a typo in a spec fails before any loading
+  switch (detect_architecture(path)) {
+    case Architecture::llama: {
+      const auto file = models::GgufFile::open(path);
+      const auto tokenizer = models::ByteBpeTokenizer::from_gguf(file);
+      eval_decoder<models::LlamaSession>(path, models::LlamaModel::from_gguf(file), tokenizer, o, numerics);
+      break;
+    }
+    case Architecture::gpt2: {
+      const auto tokenizer = gpt2_tokenizer(path);
+      eval_decoder<models::Gpt2Session>(path, models::Gpt2Model::from_safetensors(path), *tokenizer, o, numerics);
+      break;
+    }
+    case Architecture::bert:
+      eval_encoder(path, o, numerics);
+      break;
+  }
+}
+
+template <class Session, class Model>
+void generate_with(const Model& model, const models::Tokenizer& tokenizer, const std::string& prompt,
+                   const std::vector<std::int32_t>& prompt_ids, int tokens, const models::Numerics& numerics, bool json) {
+  if (prompt_ids.empty()) throw std::invalid_argument("--prompt is empty");
+  Session ref_session(model, models::Numerics{}), test_session(model, numerics);
+  const auto ref = models::greedy_decode(ref_session, prompt_ids, tokens);
+  const auto test = models::greedy_decode(test_session, prompt_ids, tokens);
+  const auto c = models::compare_greedy(ref, test);
+  if (json) {
+    nlohmann::ordered_json out = {{"prompt", prompt}, {"reference_ids", ref}, {"quantized_ids", test},
+                                  {"reference_text", tokenizer.decode(ref)}, {"quantized_text", tokenizer.decode(test)},
+                                  {"first_divergence", c.first_divergence}, {"agreement", c.agreement}};
+    // A decoded continuation need not be valid UTF-8 (a byte-level model can stop mid-character).
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    return;
+  }
+  std::printf("prompt: %s\n\n--- fp32 ---\n%s\n\n--- quantized ---\n%s\n\n", prompt.c_str(), tokenizer.decode(ref).c_str(),
+              tokenizer.decode(test).c_str());
+  if (c.first_divergence < 0) std::printf("identical for all %d tokens\n", tokens);
+  else std::printf("first divergence at token %d; %.0f of %d tokens agree\n", c.first_divergence, c.agreement * tokens, tokens);
 }
 
 void run_generate(const std::string& path, const std::string& prompt, int tokens, const QuantOptions& o, bool json) {
   const auto numerics = models::Numerics::from_options(o.weights.empty() ? "" : o.weights[0], o.activations, o.kv, o.accum);
   if (tokens < 1) throw std::invalid_argument("--tokens must be at least 1");
-  const auto file = models::GgufFile::open(path);
-  const auto tokenizer = models::ByteBpeTokenizer::from_gguf(file);
-  const auto model = models::LlamaModel::from_gguf(file);
-  const auto prompt_ids = tokenizer.encode(prompt, true);
-  if (prompt_ids.empty()) throw std::invalid_argument("--prompt is empty");
-  auto greedy = [&](const models::Numerics& numerics) {
-    models::LlamaSession session(model, numerics);
-    std::vector<std::int32_t> out;
-    auto logits = session.forward(prompt_ids);
-    for (int n = 0; n < tokens; ++n) {
-      const auto row = logits.span().subspan(std::size_t(logits.shape()[0] - 1) * std::size_t(logits.shape()[1]));
-      const auto next = std::int32_t(std::max_element(row.begin(), row.end()) - row.begin());
-      out.push_back(next);
-      if (n + 1 < tokens) logits = session.forward({next});
+  switch (detect_architecture(path)) {
+    case Architecture::llama: {
+      const auto file = models::GgufFile::open(path);
+      const auto tokenizer = models::ByteBpeTokenizer::from_gguf(file);
+      // Control tokens such as <|im_start|> in a prompt are taken as such (as llama.cpp does).
+      generate_with<models::LlamaSession>(models::LlamaModel::from_gguf(file), tokenizer, prompt,
+                                          tokenizer.encode(prompt, true), tokens, numerics, json);
+      break;
     }
-    return out;
-  };
-  const auto ref = greedy(models::Numerics{});
-  const auto test = greedy(numerics);
-  int diverge = -1, agree = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    agree += ref[i] == test[i];
-    if (diverge < 0 && ref[i] != test[i]) diverge = int(i);
+    case Architecture::gpt2: {
+      const auto tokenizer = gpt2_tokenizer(path);
+      generate_with<models::Gpt2Session>(models::Gpt2Model::from_safetensors(path), *tokenizer, prompt,
+                                         tokenizer->encode(prompt), tokens, numerics, json);
+      break;
+    }
+    case Architecture::bert:
+      throw std::invalid_argument(path + ": a BERT encoder does not generate text (use model eval)");
   }
-  if (json) {
-    nlohmann::ordered_json out = {{"prompt", prompt}, {"reference_ids", ref}, {"quantized_ids", test},
-                                  {"reference_text", tokenizer.decode(ref)}, {"quantized_text", tokenizer.decode(test)},
-                                  {"first_divergence", diverge}, {"agreement", double(agree) / double(ref.size())}};
-    std::printf("%s\n", out.dump(2).c_str());
-    return;
-  }
-  std::printf("prompt: %s\n\n--- fp32 ---\n%s\n\n--- quantized ---\n%s\n\n", prompt.c_str(), tokenizer.decode(ref).c_str(),
-              tokenizer.decode(test).c_str());
-  if (diverge < 0) std::printf("identical for all %d tokens\n", tokens);
-  else std::printf("first divergence at token %d; %d of %d tokens agree\n", diverge, agree, tokens);
 }
 
 }  // namespace
@@ -245,20 +452,22 @@ void add_model_command(CLI::App& app) {
     }
   });
 
-  auto* eval = model->add_subcommand("eval", "Perplexity, KL and top-1 of quantized runs against the FP32 run (Llama GGUF)");
+  auto* eval = model->add_subcommand(
+      "eval", "Quantized runs against the FP32 run: perplexity, KL, top-1 (Llama GGUF, GPT-2 safetensors) or "
+              "embedding cosine and retrieval (BERT safetensors)");
   auto eval_path = std::make_shared<std::string>();
-  auto text = std::make_shared<std::string>("models/pretrained/texts/janeausten/prideprejudice.txt");
-  auto eval_tokens = std::make_shared<int>(128);
-  auto eval_json = std::make_shared<bool>(false);
-  auto eval_quant = std::make_shared<QuantOptions>();
-  eval->add_option("PATH", *eval_path, "a Llama-architecture .gguf file")->required();
-  eval->add_option("--text", *text, "evaluation text (UTF-8)")->capture_default_str();
-  eval->add_option("--tokens", *eval_tokens, "tokens of the text to evaluate, from its start")->capture_default_str();
-  eval->add_flag("--json", *eval_json, "Print JSON");
-  add_quant_options(eval, *eval_quant, true);
+  auto eval_opts = std::make_shared<EvalOptions>();
+  eval_opts->text = "models/pretrained/texts/janeausten/prideprejudice.txt";
+  eval->add_option("PATH", *eval_path, "a Llama .gguf file, or a GPT-2 / BERT safetensors checkpoint (file or directory)")->required();
+  eval->add_option("--text", eval_opts->text, "evaluation text (UTF-8)")->capture_default_str();
+  eval->add_option("--tokens", eval_opts->tokens, "decoders: tokens of the text to evaluate, from its start")->capture_default_str();
+  eval->add_option("--sentences", eval_opts->sentences, "encoders: the text's first N paragraphs are the sentences")->capture_default_str();
+  eval->add_flag("--per-layer", eval_opts->per_layer, "Also print the SQNR of the residual stream after every block");
+  eval->add_flag("--json", eval_opts->json, "Print JSON");
+  add_quant_options(eval, eval_opts->quant, true);
   eval->callback([=] {
     try {
-      run_eval(*eval_path, *text, *eval_tokens, *eval_quant, *eval_json);
+      run_eval(*eval_path, *eval_opts);
     } catch (const models::LoadError& e) {
       throw std::invalid_argument(e.what());
     }
@@ -270,7 +479,7 @@ void add_model_command(CLI::App& app) {
   auto gen_tokens = std::make_shared<int>(32);
   auto gen_json = std::make_shared<bool>(false);
   auto gen_quant = std::make_shared<QuantOptions>();
-  generate->add_option("PATH", *gen_path, "a Llama-architecture .gguf file")->required();
+  generate->add_option("PATH", *gen_path, "a Llama .gguf file or a GPT-2 safetensors checkpoint")->required();
   generate->add_option("--prompt", *prompt, "prompt text (control tokens such as <|im_start|> are recognised)")->required();
   generate->add_option("--tokens", *gen_tokens, "tokens to generate")->capture_default_str();
   generate->add_flag("--json", *gen_json, "Print JSON");

@@ -5,13 +5,10 @@
 
 #include "models/io/gguf.hpp"
 #include "models/io/load_error.hpp"
-#include "sim/gemm/gemm.hpp"
 #include "sim/kernels/activations.hpp"
-#include "sim/kernels/attention.hpp"
 #include "sim/kernels/embedding.hpp"
 #include "sim/kernels/norms.hpp"
 #include "sim/kernels/rope.hpp"
-#include "sim/quant/quantize.hpp"
 
 namespace bitsim::models {
 namespace {
@@ -19,44 +16,6 @@ namespace {
 using sim::Index;
 using sim::Shape;
 using sim::TensorF;
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : s) h = (h ^ std::uint8_t(c)) * 0x100000001b3ull;
-  return h;
-}
-
-// [T, H * hd] -> [H, T, hd] and back.
-TensorF to_heads(const TensorF& x, int heads) {
-  const Index t = x.shape()[0], hd = x.shape()[1] / heads;
-  return x.reshaped({t, heads, hd}).transposed(0, 1).contiguous();
-}
-TensorF from_heads(const TensorF& x) {
-  const Index h = x.shape()[0], t = x.shape()[1], hd = x.shape()[2];
-  return x.transposed(0, 1).contiguous().reshaped({t, h * hd});
-}
-
-void add_in_place(TensorF& x, const TensorF& y) {
-  auto a = x.span();
-  auto b = y.contiguous();
-  auto bs = b.span();
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] += bs[i];
-}
-
-// Appends `fresh` [H, n, hd] to `cache` [H, past, hd] along the time axis.
-TensorF append_time(const TensorF& cache, const TensorF& fresh) {
-  const Index h = fresh.shape()[0], n = fresh.shape()[1], hd = fresh.shape()[2];
-  const Index past = cache.rank() == 3 ? cache.shape()[1] : 0;
-  TensorF out(Shape{h, past + n, hd});
-  auto o = out.span();
-  const auto c = cache.rank() == 3 ? cache.span() : std::span<const float>();
-  const auto f = fresh.span();
-  for (Index head = 0; head < h; ++head) {
-    std::copy_n(c.begin() + head * past * hd, past * hd, o.begin() + head * (past + n) * hd);
-    std::copy_n(f.begin() + head * n * hd, n * hd, o.begin() + (head * (past + n) + past) * hd);
-  }
-  return out;
-}
 
 int meta_int(const GgufFile& f, const std::string& key) { return int(f.metadata(key).as_int(key)); }
 
@@ -126,47 +85,30 @@ LlamaModel LlamaModel::from_gguf(const GgufFile& f) {
 }
 
 LlamaSession::LlamaSession(const LlamaModel& model, Numerics numerics)
-    : model_(&model), numerics_(std::move(numerics)), weights_(model.weights()) {
-  const int layers = model.config().layers;
-  auto quantize_weight = [&](TensorF& w, const std::string& role) {
-    const auto spec = numerics_.quant_for(role);
-    if (!spec.is_identity()) w = sim::fake_quantize(w, spec, fnv1a(role));
-  };
-  for (int i = 0; i < layers; ++i) {
-    const std::string p = "weight.blk." + std::to_string(i) + ".";
-    auto& l = weights_.layers[std::size_t(i)];
-    quantize_weight(l.wq, p + "attn_q");
-    quantize_weight(l.wk, p + "attn_k");
-    quantize_weight(l.wv, p + "attn_v");
-    quantize_weight(l.wo, p + "attn_output");
-    quantize_weight(l.w_gate, p + "ffn_gate");
-    quantize_weight(l.w_up, p + "ffn_up");
-    quantize_weight(l.w_down, p + "ffn_down");
+    : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
+  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    auto& l = weights_.layers[i];
+    l.wq = ops_.weight(l.wq, p + "attn_q");
+    l.wk = ops_.weight(l.wk, p + "attn_k");
+    l.wv = ops_.weight(l.wv, p + "attn_v");
+    l.wo = ops_.weight(l.wo, p + "attn_output");
+    l.w_gate = ops_.weight(l.w_gate, p + "ffn_gate");
+    l.w_up = ops_.weight(l.w_up, p + "ffn_up");
+    l.w_down = ops_.weight(l.w_down, p + "ffn_down");
   }
-  quantize_weight(weights_.output, "weight.output");
+  weights_.output = ops_.weight(weights_.output, "output");
   reset();
 }
 
 void LlamaSession::reset() {
   past_ = 0;
-  k_cache_.assign(weights_.layers.size(), TensorF());
-  v_cache_.assign(weights_.layers.size(), TensorF());
+  cache_.reset(weights_.layers.size());
 }
 
-TensorF LlamaSession::quantize(const TensorF& x, const std::string& role) const {
-  const auto spec = numerics_.quant_for(role);
-  if (spec.is_identity()) return x;
-  return sim::fake_quantize(x, spec, fnv1a(role) + std::uint64_t(past_) * 0x9E3779B97F4A7C15ull);
-}
-
-TensorF LlamaSession::linear(const TensorF& x, const TensorF& w, const std::string& role) const {
-  sim::GemmArgs args;
-  args.transpose_b = true;
-  return sim::gemm(x, w, numerics_.accum_for("matmul." + role), args);
-}
-
-TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens) {
+TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens, std::vector<TensorF>* block_outputs) {
   const auto& c = model_->config();
+  if (block_outputs) block_outputs->clear();
   if (tokens.empty()) return TensorF(Shape{0, c.vocab});
   if (past_ + Index(tokens.size()) > c.context)
     throw std::invalid_argument("forward: " + std::to_string(past_ + tokens.size()) +
@@ -179,34 +121,29 @@ TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens) {
   rope_spec.base = c.rope_base;
   rope_spec.layout = sim::RopeLayout::interleaved;
   rope_spec.position_offset = past_;
+  const auto q = [&](const TensorF& t, const std::string& role) { return ops_.quantize(t, role, past_); };
 
   for (int i = 0; i < c.layers; ++i) {
     const auto& l = weights_.layers[std::size_t(i)];
     const std::string blk = "blk." + std::to_string(i) + ".";
-    TensorF a = quantize(sim::rms_norm(x, l.attn_norm, norm), "act." + blk + "attn_q");
-    TensorF q = sim::rope(to_heads(linear(a, l.wq, blk + "attn_q"), c.heads), rope_spec);
-    TensorF k = sim::rope(to_heads(linear(a, l.wk, blk + "attn_k"), c.kv_heads), rope_spec);
-    TensorF v = to_heads(linear(a, l.wv, blk + "attn_v"), c.kv_heads);
-    k_cache_[std::size_t(i)] = append_time(k_cache_[std::size_t(i)], quantize(k, "kv." + blk + "k"));
-    v_cache_[std::size_t(i)] = append_time(v_cache_[std::size_t(i)], quantize(v, "kv." + blk + "v"));
+    TensorF a = q(sim::rms_norm(x, l.attn_norm, norm), "act." + blk + "attn_q");
+    TensorF qh = sim::rope(to_heads(ops_.linear(a, l.wq, nullptr, blk + "attn_q"), c.heads), rope_spec);
+    TensorF kh = sim::rope(to_heads(ops_.linear(a, l.wk, nullptr, blk + "attn_k"), c.kv_heads), rope_spec);
+    TensorF vh = to_heads(ops_.linear(a, l.wv, nullptr, blk + "attn_v"), c.kv_heads);
+    const auto& keys = cache_.append_k(std::size_t(i), q(kh, "kv." + blk + "k"));
+    const auto& values = cache_.append_v(std::size_t(i), q(vh, "kv." + blk + "v"));
+    TensorF o = from_heads(ops_.attention(qh, keys, values, blk, true, past_));
+    add_in_place(x, ops_.linear(q(o, "act." + blk + "attn_output"), l.wo, nullptr, blk + "attn_output"));
 
-    sim::AttentionSpec att;
-    att.causal = true;
-    att.query_offset = past_;
-    att.scores = numerics_.quant_for("attn." + blk + "scores");
-    att.probs = numerics_.quant_for("attn." + blk + "probs");
-    att.qk = numerics_.accum_for("matmul." + blk + "qk");
-    att.pv = numerics_.accum_for("matmul." + blk + "pv");
-    TensorF o = from_heads(sim::attention(q, k_cache_[std::size_t(i)], v_cache_[std::size_t(i)], att));
-    add_in_place(x, linear(quantize(o, "act." + blk + "attn_output"), l.wo, blk + "attn_output"));
-
-    a = quantize(sim::rms_norm(x, l.ffn_norm, norm), "act." + blk + "ffn_gate");
-    TensorF m = sim::swiglu(linear(a, l.w_gate, blk + "ffn_gate"), linear(a, l.w_up, blk + "ffn_up"));
-    m = quantize(quantize(m, "hidden." + blk + "ffn"), "act." + blk + "ffn_down");
-    add_in_place(x, linear(m, l.w_down, blk + "ffn_down"));
+    a = q(sim::rms_norm(x, l.ffn_norm, norm), "act." + blk + "ffn_gate");
+    TensorF m = sim::swiglu(ops_.linear(a, l.w_gate, nullptr, blk + "ffn_gate"), ops_.linear(a, l.w_up, nullptr, blk + "ffn_up"));
+    m = q(q(m, "hidden." + blk + "ffn"), "act." + blk + "ffn_down");
+    add_in_place(x, ops_.linear(m, l.w_down, nullptr, blk + "ffn_down"));
+    x = q(x, "residual." + blk.substr(0, blk.size() - 1));
+    if (block_outputs) block_outputs->push_back(x.clone());
   }
-  TensorF h = quantize(sim::rms_norm(x, weights_.output_norm, norm), "act.output");
-  TensorF logits = quantize(linear(h, weights_.output, "output"), "logits");
+  TensorF h = q(sim::rms_norm(x, weights_.output_norm, norm), "act.output");
+  TensorF logits = q(ops_.linear(h, weights_.output, nullptr, "output"), "logits");
   past_ += Index(tokens.size());
   return logits;
 }

@@ -12,14 +12,15 @@
 //   x += Q_act(o) Wo^T                                              act/matmul.blk.i.attn_output
 //   h  = rms_norm(x, ffn_norm);  a = Q_act(h)                       act.blk.i.ffn_gate
 //   m  = silu(a Wg^T) * (a Wu^T);  x += Q_act(m) Wd^T               act/matmul.blk.i.ffn_down
+//   x  = Q_res(x)  (the residual stream leaving the block)           residual.blk.i
 // then logits = Q_logits(Q_act(rms_norm(x, output_norm)) Wout^T).
-// Residual additions and norms run in float32. Stochastic rounding in a role draws from
-// the stream FNV-1a(role name) + past * golden ratio, so results are reproducible and do
-// not depend on the thread count.
+// Residual additions and norms run in float32. The attention, linear layers, KV cache and
+// seeds are LayerOps' (layer_ops.hpp), shared with the GPT-2 and BERT engines.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "models/transformer/layer_ops.hpp"
 #include "models/transformer/numerics.hpp"
 #include "sim/tensor.hpp"
 
@@ -67,20 +68,18 @@ class LlamaSession {
  public:
   LlamaSession(const LlamaModel& model, Numerics numerics);
 
-  // Runs tokens at positions past()..past()+n and returns their logits [n, vocab].
-  sim::TensorF forward(const std::vector<std::int32_t>& tokens);
+  // Runs tokens at positions past()..past()+n and returns their logits [n, vocab]. With
+  // `block_outputs`, also the residual stream [n, d] after each block (for error profiles).
+  sim::TensorF forward(const std::vector<std::int32_t>& tokens, std::vector<sim::TensorF>* block_outputs = nullptr);
   std::int64_t past() const { return past_; }
   void reset();
-  const Numerics& numerics() const { return numerics_; }
+  const Numerics& numerics() const { return ops_.numerics(); }
 
  private:
-  sim::TensorF linear(const sim::TensorF& x, const sim::TensorF& w, const std::string& role) const;
-  sim::TensorF quantize(const sim::TensorF& x, const std::string& role) const;
-
   const LlamaModel* model_;
-  Numerics numerics_;
+  LayerOps ops_;
   LlamaWeights weights_;  // quantized copies (or shared with the model where identity)
-  std::vector<sim::TensorF> k_cache_, v_cache_;  // per layer [Hkv, past, head_dim]
+  KvCache cache_;
   std::int64_t past_ = 0;
 };
 

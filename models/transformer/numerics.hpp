@@ -3,17 +3,22 @@
 // glob pattern over role names and the QuantSpec (or AccumSpec) for the roles it matches.
 // The last matching rule wins, so a config reads "the whole model in X, except ...".
 //
-// Role names (layer i counts from 0):
-//   weight.blk.i.{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}, weight.output
+// Role names (layer i counts from 0; each engine's header lists its own, and
+// models/README.md tabulates them side by side):
+//   weight.blk.i.<linear>, weight.output
 //        a weight matrix [out, in], quantized once when the numerics are applied
-//   act.blk.i.{attn_q,attn_output,ffn_gate,ffn_down}, act.output
-//        the activation entering that linear layer (attn_q's input also feeds K and V;
-//        ffn_gate's also feeds up)
-//   kv.blk.i.k, kv.blk.i.v       the KV cache entries (K after RoPE), as stored
+//        (<linear>: Llama attn_q/k/v, ffn_gate/up; GPT-2 attn_qkv, the fused c_attn; all
+//        engines attn_output, ffn_up, ffn_down; BERT attn_q/k/v)
+//   act.blk.i.<linear>, act.output
+//        the activation entering that linear layer (one input feeding several linears
+//        is named after the first: attn_q feeds K and V, ffn_gate feeds up)
+//   kv.blk.i.k, kv.blk.i.v       K and V as attention reads them (the decoders' KV cache)
 //   attn.blk.i.scores, attn.blk.i.probs   attention scores and probabilities
-//   hidden.blk.i.ffn             the SwiGLU output entering ffn_down (after its act rule)
-//   logits                       the output logits
-// Accumulation rules use the names of the matmuls: matmul.blk.i.{attn_q,...,ffn_down},
+//   hidden.blk.i.ffn             the MLP's activation output entering ffn_down
+//   residual.blk.i               the residual stream leaving block i
+//   logits                       the decoders' output logits
+//   embedding                    the encoder's pooled, normalised sentence embedding
+// Accumulation rules use the names of the matmuls: matmul.blk.i.<linear>,
 // matmul.blk.i.{qk,pv}, matmul.output.
 // Patterns: '*' matches any run of characters (dots included), '?' one character.
 #include <string>

@@ -75,3 +75,43 @@ TEST_CASE("bitsim model eval and generate on SmolLM2 (when fetched)") {
   CHECK(gj["reference_ids"].size() == 4);
   CHECK(gj["agreement"].get<double>() >= 0);
 }
+
+TEST_CASE("bitsim model eval/generate on a GPT-2 safetensors checkpoint, with --per-layer") {
+  const std::string dir = std::string(BITSIM_TEST_DATA) + "/models/tiny_gpt2";
+  const auto r = run_bitsim({"model", "eval", dir, "--text", dir + "/sample.txt", "--tokens", "24", "--weights", "bf16",
+                             "--weights", "int4:per_channel", "--per-layer", "--json"});
+  REQUIRE(r.exit_status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j["runs"].size() == 2);
+  for (const auto& run : j["runs"]) REQUIRE(run["per_layer_sqnr_db"].size() == 2);  // 2 blocks
+  CHECK(j["runs"][0]["per_layer_sqnr_db"][1].get<double>() > j["runs"][1]["per_layer_sqnr_db"][1].get<double>());
+  CHECK(j["runs"][0]["top1"].get<double>() > j["runs"][1]["top1"].get<double>() - 1e-12);
+
+  const auto text = run_bitsim({"model", "eval", dir, "--text", dir + "/sample.txt", "--tokens", "8", "--per-layer"});
+  CHECK(text.exit_status == 0);
+  CHECK(text.out.find("residual stream after each block") != std::string::npos);
+  CHECK(text.out.find("gpt2: 2 layers") != std::string::npos);
+
+  const auto g = run_bitsim({"model", "generate", dir, "--prompt", "The cat", "--tokens", "5", "--json"});
+  REQUIRE(g.exit_status == 0);
+  CHECK(nlohmann::json::parse(g.out)["first_divergence"] == -1);  // FP32 against FP32
+  CHECK(run_bitsim({"model", "eval", dir, "--weights", "int9x"}).exit_status == 2);
+}
+
+TEST_CASE("bitsim model eval on all-MiniLM-L6-v2 (when fetched)") {
+  const std::string model = std::string(BITSIM_PRETRAINED) + "/all-minilm-l6-v2";
+  const std::string text = std::string(BITSIM_PRETRAINED) + "/texts/janeausten/prideprejudice.txt";
+  if (!std::filesystem::exists(model + "/model.safetensors") || !std::filesystem::exists(text)) {
+    MESSAGE("skipped: run scripts/fetch-models.sh for the model and the text");
+    return;
+  }
+  const auto r = run_bitsim({"model", "eval", model, "--text", text, "--sentences", "4", "--weights", "int8:per_channel", "--json"});
+  REQUIRE(r.exit_status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["sentences"] == 4);
+  const auto& run = j["runs"][0];
+  CHECK(run["cosine_mean"].get<double>() < 1.0);
+  CHECK(run["cosine_mean"].get<double>() > 0.99);
+  CHECK(run["retrieval_top1"].get<double>() >= 0);
+  CHECK(run_bitsim({"model", "generate", model, "--prompt", "x"}).exit_status == 2);
+}
