@@ -7,9 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#if BITSIM_FIT_HAVE_RESULTS
 #include "experiments/results/results_file.hpp"
-#endif
 
 namespace bitsim::experiments::fit {
 namespace {
@@ -62,10 +60,8 @@ bool is_hdf5(const std::filesystem::path& path) {
 }
 
 Table read_results_table(const std::filesystem::path& path) {
-#if BITSIM_FIT_HAVE_RESULTS
   const ResultsTable results = read_results(path);
   Table table;
-  std::vector<std::size_t> numeric;
   for (std::size_t c = 0; c < results.columns.size(); ++c) {
     table.columns.push_back(results.columns[c].name);
   }
@@ -86,11 +82,6 @@ Table read_results_table(const std::filesystem::path& path) {
     table.cells.push_back(std::move(cells));
   }
   return table;
-#else
-  throw std::invalid_argument("'" + path.string() +
-                              "' is an HDF5 file, and this build has no results-file reader "
-                              "(experiments/results); export the table as CSV");
-#endif
 }
 
 double parse_cell(const std::string& text, const std::string& column, std::size_t row) {

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "experiments/build_info.hpp"
+
 namespace bitsim::experiments {
 
 struct Column {
@@ -48,13 +50,23 @@ struct RunInfo {
   int threads = 0;
   std::string started_utc, finished_utc;
   std::string device = "cpu";
+  // Added by the results owner (defaults keep the contract): the shard files a merged
+  // file came from, one per line; empty for a file written by a run (environment).
+  std::string merged_from;
 };
 
 struct ResultsTable {
   std::vector<Column> columns;
   std::vector<PointResult> rows;   // sorted by index
   RunInfo info;
+  // Added by the results owner, filled by read_results (writers record build_info()):
+  BuildInfo build;        // what wrote the file (version, git revision, compiler, deps)
+  bool complete = false;  // finish() was called (every point of the run/shard is stored)
 };
+
+// The layout's version, stored in every file (attribute `format_version`); readers refuse
+// files of a newer version. experiments/results/README.md describes the layout.
+inline constexpr std::int64_t kResultsFormatVersion = 1;
 
 class ResultsWriter {
  public:
