@@ -166,7 +166,7 @@ Architecture detect_architecture(const std::string& path) {
 // train's checkpoints), else the tokenizer.json beside its weights.
 std::unique_ptr<models::Tokenizer> gpt2_tokenizer(const std::string& path) {
   namespace fs = std::filesystem;
-  const auto& meta = models::SafetensorsFile::open(path).metadata();
+  const auto meta = models::SafetensorsFile::open(path).metadata();  // a copy: the file is a temporary
   if (const auto it = meta.find("tokenizer"); it != meta.end() && it->second == "bytes")
     return std::make_unique<models::ByteTokenizer>();
   const auto dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();

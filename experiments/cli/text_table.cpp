@@ -3,12 +3,22 @@
 #include <algorithm>
 
 namespace bitsim::cli {
+namespace {
+
+// Columns are aligned by characters, not bytes: UTF-8 continuation bytes (10xxxxxx) take
+// no column of their own.
+std::size_t display_width(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
 
 void print_table(std::FILE* out, const TableRow& header, const std::vector<TableRow>& rows) {
   std::vector<std::size_t> widths(header.size(), 0);
   const auto measure = [&widths](const TableRow& row) {
     for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c) {
-      widths[c] = std::max(widths[c], row[c].size());
+      widths[c] = std::max(widths[c], display_width(row[c]));
     }
   };
   measure(header);
@@ -19,7 +29,9 @@ void print_table(std::FILE* out, const TableRow& header, const std::vector<Table
     for (std::size_t c = 0; c < row.size(); ++c) {
       line += row[c];
       // The last column is not padded, so lines carry no trailing blanks.
-      if (c + 1 < row.size()) line.append(widths[c] - row[c].size() + 2, ' ');
+      if (c + 1 < row.size() && c < widths.size()) {
+        line.append(widths[c] - display_width(row[c]) + 2, ' ');
+      }
     }
     std::fprintf(out, "%s\n", line.c_str());
   };

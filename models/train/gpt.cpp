@@ -1,0 +1,226 @@
+#include "models/train/gpt.hpp"
+
+#include <array>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+#include "formats/random_stream.hpp"
+#include "sim/grad/activation_grad.hpp"
+#include "sim/grad/attention_grad.hpp"
+#include "sim/grad/cross_entropy.hpp"
+#include "sim/grad/embedding_grad.hpp"
+#include "sim/grad/linear_grad.hpp"
+#include "sim/grad/norm_grad.hpp"
+#include "sim/kernels/activations.hpp"
+#include "sim/kernels/attention.hpp"
+#include "sim/kernels/embedding.hpp"
+#include "sim/kernels/norms.hpp"
+
+namespace bitsim::models::train {
+namespace {
+
+using sim::Shape;
+
+// Per-layer parameter slots, in Parameter order.
+enum Slot : Index { ln1_g, ln1_b, attn_w, attn_b, proj_w, proj_b, ln2_g, ln2_b, fc_w, fc_b, fc2_w, fc2_b, kSlots };
+constexpr Index kFirstLayer = 2;  // after wte, wpe
+
+TensorF add(const TensorF& a, const TensorF& b) {
+  TensorF out(a.shape());
+  for (Index i = 0; i < a.numel(); ++i) out.data()[i] = a.data()[i] + b.data()[i];
+  return out;
+}
+
+void accumulate(TensorF& into, const TensorF& g) {
+  for (Index i = 0; i < into.numel(); ++i) into.data()[i] += g.data()[i];
+}
+
+// Columns [offset, offset + H*hd) of rows b*T .. b*T+T-1 of m [B*T, width] as [H, T, hd].
+TensorF heads_of(const TensorF& m, Index b, Index T, Index H, Index hd, Index offset) {
+  const Index width = m.size(1);
+  TensorF out({H, T, hd});
+  for (Index h = 0; h < H; ++h)
+    for (Index t = 0; t < T; ++t)
+      for (Index c = 0; c < hd; ++c)
+        out.data()[(h * T + t) * hd + c] = m.data()[(b * T + t) * width + offset + h * hd + c];
+  return out;
+}
+
+// [H, T, hd] of sequence b -> columns [offset, offset + D) of rows b*T.. of `into` [B*T, width].
+void merge_heads(const TensorF& x, TensorF& into, Index b, Index offset) {
+  const Index H = x.size(0), T = x.size(1), hd = x.size(2), width = into.size(1);
+  for (Index h = 0; h < H; ++h)
+    for (Index t = 0; t < T; ++t)
+      for (Index c = 0; c < hd; ++c)
+        into.data()[(b * T + t) * width + offset + h * hd + c] = x.data()[(h * T + t) * hd + c];
+}
+
+TensorF normal_tensor(Shape shape, double stddev, std::uint64_t seed, std::uint64_t stream) {
+  const formats::RandomStream rng{seed, stream};
+  TensorF t(std::move(shape));
+  for (Index i = 0; i < t.numel(); ++i) {
+    // Box-Muller from two 32-bit words; u1 in (0, 1].
+    const double u1 = (static_cast<double>(rng.word(2 * i)) + 1.0) / 4294967296.0;
+    const double u2 = static_cast<double>(rng.word(2 * i + 1)) / 4294967296.0;
+    t.data()[i] = static_cast<float>(stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2));
+  }
+  return t;
+}
+
+}  // namespace
+
+void GptConfig::validate() const {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument("GPT config: " + what);
+  };
+  require(vocab > 0 && context > 0 && d_model > 0 && layers >= 0 && heads > 0,
+          "vocab, context, d_model and heads must be positive and layers >= 0");
+  require(d_model % heads == 0, "d_model (" + std::to_string(d_model) + ") must be a multiple of heads (" +
+                                    std::to_string(heads) + ")");
+}
+
+Gpt::Gpt(const GptConfig& config, std::uint64_t seed) : config_(config) {
+  config_.validate();
+  const Index D = config_.d_model, V = config_.vocab;
+  const double std_w = 0.02, std_resid = 0.02 / std::sqrt(2.0 * static_cast<double>(std::max<Index>(1, config_.layers)));
+  auto add_param = [&](std::string name, Shape shape, double stddev, float fill, bool decay, bool conv1d) {
+    const std::uint64_t stream = params_.size();
+    TensorF value = stddev > 0 ? normal_tensor(shape, stddev, seed, stream) : TensorF(shape, fill);
+    params_.push_back({std::move(name), value, TensorF(shape), decay, conv1d});
+  };
+  add_param("wte.weight", {V, D}, std_w, 0, true, false);
+  add_param("wpe.weight", {config_.context, D}, std_w, 0, true, false);
+  for (Index l = 0; l < config_.layers; ++l) {
+    const std::string p = "h." + std::to_string(l) + ".";
+    add_param(p + "ln_1.weight", {D}, 0, 1, false, false);
+    add_param(p + "ln_1.bias", {D}, 0, 0, false, false);
+    add_param(p + "attn.c_attn.weight", {3 * D, D}, std_w, 0, true, true);
+    add_param(p + "attn.c_attn.bias", {3 * D}, 0, 0, false, false);
+    add_param(p + "attn.c_proj.weight", {D, D}, std_resid, 0, true, true);
+    add_param(p + "attn.c_proj.bias", {D}, 0, 0, false, false);
+    add_param(p + "ln_2.weight", {D}, 0, 1, false, false);
+    add_param(p + "ln_2.bias", {D}, 0, 0, false, false);
+    add_param(p + "mlp.c_fc.weight", {4 * D, D}, std_w, 0, true, true);
+    add_param(p + "mlp.c_fc.bias", {4 * D}, 0, 0, false, false);
+    add_param(p + "mlp.c_proj.weight", {D, 4 * D}, std_resid, 0, true, true);
+    add_param(p + "mlp.c_proj.bias", {D}, 0, 0, false, false);
+  }
+  add_param("ln_f.weight", {D}, 0, 1, false, false);
+  add_param("ln_f.bias", {D}, 0, 0, false, false);
+}
+
+Parameter& Gpt::parameter(const std::string& name) {
+  for (auto& p : params_)
+    if (p.name == name) return p;
+  throw std::invalid_argument("GPT has no parameter '" + name + "'");
+}
+
+double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recipe, std::uint64_t step,
+                 bool backward, double loss_scale) {
+  const Index D = config_.d_model, H = config_.heads, hd = D / H, L = config_.layers;
+  if (batch <= 0 || tokens.size() % static_cast<std::size_t>(batch) != 0)
+    throw std::invalid_argument("GPT loss: " + std::to_string(tokens.size()) + " tokens do not form " +
+                                std::to_string(batch) + " equal rows");
+  const Index T = static_cast<Index>(tokens.size()) / batch - 1;
+  if (T < 1 || T > config_.context)
+    throw std::invalid_argument("GPT loss: sequence length " + std::to_string(T) + " must be in [1, context = " +
+                                std::to_string(config_.context) + "]");
+  const Index BT = batch * T;
+  std::vector<Index> inputs, targets;
+  for (Index b = 0; b < batch; ++b)
+    for (Index t = 0; t < T; ++t) {
+      inputs.push_back(tokens[b * (T + 1) + t]);
+      targets.push_back(tokens[b * (T + 1) + t + 1]);
+    }
+  auto P = [&](Index l, Slot s) -> Parameter& { return params_[kFirstLayer + l * kSlots + s]; };
+  Parameter& wte = params_[0];
+  Parameter& wpe = params_[1];
+  Parameter& lnf_g = params_[kFirstLayer + L * kSlots];
+  Parameter& lnf_b = params_[kFirstLayer + L * kSlots + 1];
+  sim::AttentionSpec causal;
+  causal.causal = true;
+
+  // ---- forward, keeping what the backward needs ----
+  struct LayerCache {
+    TensorF x, a1, qkv, att, x1, a2, f, g;
+    std::vector<std::array<TensorF, 3>> heads;  // q, k, v [H, T, hd] per sequence
+  };
+  std::vector<LayerCache> cache(static_cast<std::size_t>(L));
+  TensorF x = sim::add_positions(sim::embedding(wte.value, inputs).reshaped({batch, T, D}), wpe.value.slice(0, 0, T))
+                  .reshaped({BT, D});
+  for (Index l = 0; l < L; ++l) {
+    LayerCache& c = cache[l];
+    const sim::LinearSpec spec = recipe.linear_for(step, static_cast<std::uint64_t>(l));
+    c.x = x;
+    c.a1 = sim::layer_norm(x, P(l, ln1_g).value, P(l, ln1_b).value);
+    c.qkv = sim::linear_forward(c.a1, P(l, attn_w).value, P(l, attn_b).value, spec);
+    c.att = TensorF({BT, D});
+    for (Index b = 0; b < batch; ++b) {
+      c.heads.push_back({heads_of(c.qkv, b, T, H, hd, 0), heads_of(c.qkv, b, T, H, hd, D),
+                         heads_of(c.qkv, b, T, H, hd, 2 * D)});
+      const auto& [q, k, v] = c.heads.back();
+      merge_heads(sim::attention(q, k, v, causal), c.att, b, 0);
+    }
+    c.x1 = add(x, sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value, spec));
+    c.a2 = sim::layer_norm(c.x1, P(l, ln2_g).value, P(l, ln2_b).value);
+    c.f = sim::linear_forward(c.a2, P(l, fc_w).value, P(l, fc_b).value, spec);
+    c.g = sim::gelu(c.f, sim::GeluApprox::tanh);
+    x = add(c.x1, sim::linear_forward(c.g, P(l, fc2_w).value, P(l, fc2_b).value, spec));
+  }
+  const TensorF hf = sim::layer_norm(x, lnf_g.value, lnf_b.value);
+  const TensorF logits = sim::linear_forward(hf, wte.value, std::nullopt, recipe.head);
+  const auto ce = sim::cross_entropy(logits, targets, loss_scale);
+  if (!backward) return ce.loss;
+
+  // ---- backward ----
+  for (auto& p : params_) p.grad = TensorF(p.value.shape());
+  const auto head = sim::linear_backward(hf, wte.value, ce.dlogits, false, recipe.head);
+  accumulate(wte.grad, head.dw);
+  auto lnf = sim::layer_norm_backward(x, lnf_g.value, head.dx);
+  lnf_g.grad = lnf.dgamma;
+  lnf_b.grad = lnf.dbeta;
+  TensorF dx = lnf.dx;
+  for (Index l = L; l-- > 0;) {
+    LayerCache& c = cache[l];
+    const sim::LinearSpec spec = recipe.linear_for(step, static_cast<std::uint64_t>(l));
+    auto set = [&](Slot w, Slot bias, const sim::LinearGrads& g) {
+      P(l, w).grad = g.dw;
+      P(l, bias).grad = g.db;
+    };
+    // MLP: x2 = x1 + fc2(gelu(fc(ln2(x1))))
+    const auto g2 = sim::linear_backward(c.g, P(l, fc2_w).value, dx, true, spec);
+    set(fc2_w, fc2_b, g2);
+    const TensorF df = sim::gelu_backward(c.f, g2.dx, sim::GeluApprox::tanh);
+    const auto g1 = sim::linear_backward(c.a2, P(l, fc_w).value, df, true, spec);
+    set(fc_w, fc_b, g1);
+    const auto n2 = sim::layer_norm_backward(c.x1, P(l, ln2_g).value, g1.dx);
+    P(l, ln2_g).grad = n2.dgamma;
+    P(l, ln2_b).grad = n2.dbeta;
+    const TensorF dx1 = add(dx, n2.dx);
+    // Attention: x1 = x + proj(attn(ln1(x)))
+    const auto gp = sim::linear_backward(c.att, P(l, proj_w).value, dx1, true, spec);
+    set(proj_w, proj_b, gp);
+    TensorF dqkv({BT, 3 * D});
+    for (Index b = 0; b < batch; ++b) {
+      const auto& [q, k, v] = c.heads[b];
+      const TensorF dout = heads_of(gp.dx, b, T, H, hd, 0);
+      const auto ga = sim::attention_backward(q, k, v, dout, causal);
+      merge_heads(ga.dq, dqkv, b, 0);
+      merge_heads(ga.dk, dqkv, b, D);
+      merge_heads(ga.dv, dqkv, b, 2 * D);
+    }
+    const auto gq = sim::linear_backward(c.a1, P(l, attn_w).value, dqkv, true, spec);
+    set(attn_w, attn_b, gq);
+    const auto n1 = sim::layer_norm_backward(c.x, P(l, ln1_g).value, gq.dx);
+    P(l, ln1_g).grad = n1.dgamma;
+    P(l, ln1_b).grad = n1.dbeta;
+    dx = add(dx1, n1.dx);
+  }
+  accumulate(wte.grad, sim::embedding_backward<float>(inputs, dx, config_.vocab));
+  const TensorF dpos = sim::positions_backward(dx.reshaped({batch, T, D}), T, 0);
+  for (Index i = 0; i < dpos.numel(); ++i) wpe.grad.data()[i] = dpos.data()[i];
+  return ce.loss;
+}
+
+}  // namespace bitsim::models::train

@@ -1,0 +1,66 @@
+#pragma once
+// A tiny GPT-2 (token + learned position embeddings, pre-LayerNorm blocks with causal
+// multi-head attention and a GELU-tanh MLP, final LayerNorm, output tied to the token
+// embedding), with its forward and backward pass written out from the sim/ kernels and
+// the sim/grad backward kernels. Linear layers run through a Recipe's three GEMMs.
+//
+// Weights are held in the PyTorch Linear layout W[out, in]; checkpoint.hpp writes them
+// in GPT-2's Conv1D layout [in, out] under the Hugging Face names.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "models/train/recipe.hpp"
+#include "sim/tensor.hpp"
+
+namespace bitsim::models::train {
+
+using sim::Index;
+using sim::TensorF;
+
+struct GptConfig {
+  Index vocab = 256;  // byte-level
+  Index context = 64;
+  Index d_model = 64;
+  Index layers = 2;
+  Index heads = 4;
+
+  void validate() const;  // throws std::invalid_argument
+  // Parameters outside the embeddings (what scaling laws call N).
+  Index non_embedding_parameters() const { return layers * (12 * d_model * d_model + 13 * d_model) + 2 * d_model; }
+};
+
+struct Parameter {
+  std::string name;  // Hugging Face GPT-2 name, e.g. "h.0.attn.c_attn.weight"
+  TensorF value;     // linear weights as [out, in]
+  TensorF grad;
+  bool decay = false;       // weight decay applies (matrices and embeddings)
+  bool conv1d = false;      // stored transposed ([in, out]) in GPT-2 checkpoints
+};
+
+class Gpt {
+ public:
+  // GPT-2 initialisation: N(0, 0.02) weights and embeddings, residual projections
+  // N(0, 0.02 / sqrt(2 layers)), zero biases, unit LayerNorm gains; normals from
+  // RandomStream{seed, parameter index} (Box-Muller), so the model depends on the seed only.
+  Gpt(const GptConfig& config, std::uint64_t seed);
+
+  const GptConfig& config() const { return config_; }
+  std::vector<Parameter>& parameters() { return params_; }
+  const std::vector<Parameter>& parameters() const { return params_; }
+  Parameter& parameter(const std::string& name);
+
+  // Mean next-token cross-entropy of `batch` sequences (tokens [batch, T + 1], T <= context:
+  // inputs are the first T, targets the last T of each row). With `backward`, also sets
+  // every Parameter::grad to d(loss_scale * loss)/d(parameter). `step` keys the recipe's
+  // stochastic seeds.
+  double loss(std::span<const Index> tokens, Index batch, const Recipe& recipe, std::uint64_t step,
+              bool backward, double loss_scale = 1.0);
+
+ private:
+  GptConfig config_;
+  std::vector<Parameter> params_;
+};
+
+}  // namespace bitsim::models::train

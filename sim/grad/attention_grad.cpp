@@ -1,0 +1,181 @@
+#include "sim/grad/attention_grad.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "sim/grad/grad_common.hpp"
+
+namespace bitsim::sim {
+namespace {
+
+struct Dims {
+  Index H, Hkv, Tq, Tk, d, dv, offset;
+  double scale;
+  bool causal;
+  bool visible(Index i, Index j) const { return !causal || j <= offset + i; }
+};
+
+template <class T>
+Dims check(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const AttentionSpec& spec) {
+  if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3)
+    throw std::invalid_argument("attention_backward: q, k, v must be [heads, T, d]; got " + shape_string(q.shape()) +
+                                ", " + shape_string(k.shape()) + ", " + shape_string(v.shape()));
+  Dims s{q.size(0), k.size(0), q.size(1), k.size(1), q.size(2), v.size(2), 0, 0.0, spec.causal};
+  if (s.Hkv == 0 || s.H % s.Hkv != 0 || v.size(0) != s.Hkv || k.size(2) != s.d || v.size(1) != s.Tk)
+    throw std::invalid_argument("attention_backward: incompatible shapes q " + shape_string(q.shape()) + ", k " +
+                                shape_string(k.shape()) + ", v " + shape_string(v.shape()) +
+                                " (kv heads must divide query heads)");
+  s.offset = spec.query_offset.value_or(s.Tk - s.Tq);
+  s.scale = spec.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.d)));
+  return s;
+}
+
+template <class T>
+std::vector<double> as_double(const Tensor<T>& t) {
+  const Tensor<T> c = t.contiguous();
+  const auto v = c.span();
+  return {v.begin(), v.end()};
+}
+
+template <class T>
+Tensor<T> to_tensor(const Shape& shape, const std::vector<double>& v) {
+  Tensor<T> t(shape);
+  for (std::size_t i = 0; i < v.size(); ++i) t.data()[i] = static_cast<T>(v[i]);
+  return t;
+}
+
+// Scaled score of query row i of head h against key j of kv head g.
+double score(const Dims& s, const std::vector<double>& q, const std::vector<double>& k, Index h, Index i, Index g,
+             Index j) {
+  double dot = 0.0;
+  for (Index c = 0; c < s.d; ++c) dot += q[(h * s.Tq + i) * s.d + c] * k[(g * s.Tk + j) * s.d + c];
+  return s.scale * dot;
+}
+
+// Probabilities of one query row (masked keys 0).
+void probability_row(const Dims& s, const std::vector<double>& q, const std::vector<double>& k, Index h, Index i,
+                     Index g, std::vector<double>& p) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (Index j = 0; j < s.Tk; ++j) {
+    p[j] = s.visible(i, j) ? score(s, q, k, h, i, g, j) : -std::numeric_limits<double>::infinity();
+    m = std::max(m, p[j]);
+  }
+  double sum = 0.0;
+  for (Index j = 0; j < s.Tk; ++j) sum += (p[j] = s.visible(i, j) ? std::exp(p[j] - m) : 0.0);
+  for (Index j = 0; j < s.Tk; ++j) p[j] /= sum;
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> attention_forward_exact(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                  const AttentionSpec& spec) {
+  const Dims s = check(q, k, v, spec);
+  const auto Q = as_double(q), K = as_double(k), Vv = as_double(v);
+  std::vector<double> out(static_cast<std::size_t>(s.H * s.Tq * s.dv), 0.0);
+  grad_detail::for_each_row(s.H * s.Tq, s.Tk * (s.d + s.dv), [&](Index row) {
+    const Index h = row / s.Tq, i = row % s.Tq, g = h / (s.H / s.Hkv);
+    std::vector<double> p(static_cast<std::size_t>(s.Tk));
+    probability_row(s, Q, K, h, i, g, p);
+    for (Index j = 0; j < s.Tk; ++j)
+      for (Index c = 0; c < s.dv; ++c) out[row * s.dv + c] += p[j] * Vv[(g * s.Tk + j) * s.dv + c];
+  });
+  return to_tensor<T>({s.H, s.Tq, s.dv}, out);
+}
+
+template <class T>
+AttentionGrads<T> attention_backward(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                     const Tensor<T>& dout, const AttentionSpec& spec, Index block_k) {
+  const Dims s = check(q, k, v, spec);
+  if (dout.shape() != Shape{s.H, s.Tq, s.dv})
+    throw std::invalid_argument("attention_backward: dout has shape " + shape_string(dout.shape()) + ", expected " +
+                                shape_string({s.H, s.Tq, s.dv}));
+  if (block_k < 0) throw std::invalid_argument("attention_backward: block_k must be >= 0 (0: naive)");
+  const auto Q = as_double(q), K = as_double(k), Vv = as_double(v), dO = as_double(dout);
+  std::vector<double> dQ(Q.size(), 0.0), dK(K.size(), 0.0), dV(Vv.size(), 0.0);
+  const Index group = s.H / s.Hkv;
+
+  // One kv head at a time (in parallel): its query heads in order, so the sums into
+  // dK/dV of that kv head have a fixed order.
+  grad_detail::for_each_row(s.Hkv, 1, [&](Index g) {
+    std::vector<double> p(static_cast<std::size_t>(s.Tk)), dp(static_cast<std::size_t>(s.Tk));
+    for (Index h = g * group; h < (g + 1) * group; ++h) {
+      auto qrow = [&](Index i) { return &Q[(h * s.Tq + i) * s.d]; };
+      auto dorow = [&](Index i) { return &dO[(h * s.Tq + i) * s.dv]; };
+      auto krow = [&](Index j) { return &K[(g * s.Tk + j) * s.d]; };
+      auto vrow = [&](Index j) { return &Vv[(g * s.Tk + j) * s.dv]; };
+      // Adds key j's share for query row i, given its probability pij and rowsum term D.
+      auto accumulate = [&](Index i, Index j, double pij, double D) {
+        double dpij = 0.0;
+        for (Index c = 0; c < s.dv; ++c) dpij += dorow(i)[c] * vrow(j)[c];
+        const double ds = pij * (dpij - D) * s.scale;
+        for (Index c = 0; c < s.dv; ++c) dV[(g * s.Tk + j) * s.dv + c] += pij * dorow(i)[c];
+        for (Index c = 0; c < s.d; ++c) {
+          dQ[(h * s.Tq + i) * s.d + c] += ds * krow(j)[c];
+          dK[(g * s.Tk + j) * s.d + c] += ds * qrow(i)[c];
+        }
+      };
+      if (block_k == 0) {
+        for (Index i = 0; i < s.Tq; ++i) {
+          probability_row(s, Q, K, h, i, g, p);
+          double D = 0.0;
+          for (Index j = 0; j < s.Tk; ++j) {
+            dp[j] = 0.0;
+            for (Index c = 0; c < s.dv; ++c) dp[j] += dorow(i)[c] * vrow(j)[c];
+            D += p[j] * dp[j];
+          }
+          for (Index j = 0; j < s.Tk; ++j)
+            if (s.visible(i, j)) accumulate(i, j, p[j], D);
+        }
+        continue;
+      }
+      // Blocked: pass 1, online softmax per row -> lse and D = dout . O.
+      std::vector<double> lse(static_cast<std::size_t>(s.Tq)), Drow(static_cast<std::size_t>(s.Tq));
+      std::vector<double> o(static_cast<std::size_t>(s.dv));
+      for (Index i = 0; i < s.Tq; ++i) {
+        double m = -std::numeric_limits<double>::infinity(), l = 0.0;
+        std::fill(o.begin(), o.end(), 0.0);
+        for (Index j0 = 0; j0 < s.Tk; j0 += block_k) {
+          const Index j1 = std::min(s.Tk, j0 + block_k);
+          double mb = m;
+          for (Index j = j0; j < j1; ++j)
+            if (s.visible(i, j)) mb = std::max(mb, score(s, Q, K, h, i, g, j));
+          if (mb == -std::numeric_limits<double>::infinity()) continue;
+          const double a = std::exp(m - mb);
+          l *= a;
+          for (double& x : o) x *= a;
+          for (Index j = j0; j < j1; ++j) {
+            if (!s.visible(i, j)) continue;
+            const double e = std::exp(score(s, Q, K, h, i, g, j) - mb);
+            l += e;
+            for (Index c = 0; c < s.dv; ++c) o[c] += e * vrow(j)[c];
+          }
+          m = mb;
+        }
+        lse[i] = m + std::log(l);
+        Drow[i] = 0.0;
+        for (Index c = 0; c < s.dv; ++c) Drow[i] += dorow(i)[c] * (o[c] / l);
+      }
+      // Pass 2: key blocks outer, query rows inner.
+      for (Index j0 = 0; j0 < s.Tk; j0 += block_k) {
+        const Index j1 = std::min(s.Tk, j0 + block_k);
+        for (Index i = 0; i < s.Tq; ++i)
+          for (Index j = j0; j < j1; ++j)
+            if (s.visible(i, j)) accumulate(i, j, std::exp(score(s, Q, K, h, i, g, j) - lse[i]), Drow[i]);
+      }
+    }
+  });
+  return {to_tensor<T>(q.shape(), dQ), to_tensor<T>(k.shape(), dK), to_tensor<T>(v.shape(), dV)};
+}
+
+template TensorF attention_forward_exact(const TensorF&, const TensorF&, const TensorF&, const AttentionSpec&);
+template TensorD attention_forward_exact(const TensorD&, const TensorD&, const TensorD&, const AttentionSpec&);
+template AttentionGrads<float> attention_backward(const TensorF&, const TensorF&, const TensorF&, const TensorF&,
+                                                  const AttentionSpec&, Index);
+template AttentionGrads<double> attention_backward(const TensorD&, const TensorD&, const TensorD&, const TensorD&,
+                                                   const AttentionSpec&, Index);
+
+}  // namespace bitsim::sim
