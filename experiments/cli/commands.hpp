@@ -21,5 +21,6 @@ void add_run_command(CLI::App& app);       // bitsim run FILE [-o OUT.h5] [--thr
 void add_merge_command(CLI::App& app);     // bitsim merge OUT.h5 SHARD.h5...
 void add_report_command(CLI::App& app);    // bitsim report OUT.h5 [...]
 void add_fit_command(CLI::App& app);       // bitsim fit --law NAME --input FILE ...
+void add_train_command(CLI::App& app);    // bitsim train --recipe NAME --steps N ... -o CKPT
 
 }  // namespace bitsim::cli

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   bitsim::cli::add_merge_command(app);
   bitsim::cli::add_report_command(app);
   bitsim::cli::add_fit_command(app);
+  bitsim::cli::add_train_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,15 +1,102 @@
-// bitsim plan FILE: the expanded grid and an estimate of the work (issue #6)
-// TODO(lead scaffolding): replaced by the owner of this command.
-#include <stdexcept>
+// bitsim plan FILE [--points]: the expanded grid and an estimate of the work
+// (experiments/README.md, "bitsim plan").
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <oneapi/tbb/info.h>
 
 #include "experiments/cli/commands.hpp"
+#include "experiments/cli/text_table.hpp"
+#include "experiments/config/experiment_config.hpp"
+#include "experiments/config/grid.hpp"
+#include "experiments/runner/evaluator.hpp"
 
 namespace bitsim::cli {
+namespace {
+
+// Prefill speed of the SmolLM2 forward pass on one core (build/bench/model_bench, 2-core
+// VM: 19.5 tokens/s), the basis of the model estimate; it scales about linearly in cores.
+constexpr double kModelTokensPerSecondPerCore = 19.5;
+
+std::string seconds_text(double s) {
+  char buf[64];
+  if (s < 1) std::snprintf(buf, sizeof buf, "%.2f s", s);
+  else if (s < 120) std::snprintf(buf, sizeof buf, "%.0f s", s);
+  else std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  return buf;
+}
+
+void plan(const std::string& file, bool list_points) {
+  using namespace experiments;
+  const auto config = load_experiment(file);
+  const auto grid = expand_grid(config);
+  std::size_t cross = 1;
+  std::vector<TableRow> rows;
+  for (const auto& axis : config.axes) {
+    std::string zipped;
+    for (const auto& group : config.zip)
+      for (const auto& name : group)
+        if (name == axis.name) zipped = "zip with " + group.front();
+    if (zipped.empty() || zipped == "zip with " + axis.name) cross *= axis.values.size();
+    std::string values;
+    for (const auto& v : axis.values) values += (values.empty() ? "" : " | ") + v;
+    rows.push_back({axis.name, std::to_string(axis.values.size()), zipped, values});
+  }
+  std::printf("%s: '%s'\n\n", file.c_str(), config.name.c_str());
+  if (!rows.empty()) {
+    print_table(stdout, {"axis", "values", "zip", "list"}, rows);
+    std::printf("\n");
+  }
+  std::printf("grid: %zu points (%zu in the cross product, %zu removed by include/exclude)\n", grid.size(), cross,
+              cross - grid.size());
+  std::printf("metrics: ");
+  for (std::size_t i = 0; i < config.metrics.size(); ++i) std::printf("%s%s", i ? ", " : "", config.metrics[i].c_str());
+  std::printf("\noutput: %s\n", config.output.c_str());
+  const int cores = config.threads > 0 ? config.threads : tbb::info::default_concurrency();
+  if (config.source == SourceKind::model) {
+    const double tokens = double(config.model.tokens) * double(grid.size() + 1);
+    std::printf("work: %lld tokens x %zu forward passes (+1 FP32 reference) = %.0f token-passes\n",
+                static_cast<long long>(config.model.tokens), grid.size(), tokens);
+    std::printf("estimate: ~%s of forward passes on %d cores (%.1f tokens/s per core, SmolLM2 prefill; larger models\n"
+                "          scale with their size), plus loading the model and quantizing its weights for each point\n",
+                seconds_text(tokens / (kModelTokensPerSecondPerCore * cores)).c_str(), cores, kModelTokensPerSecondPerCore);
+  } else {
+    const auto& s = config.synthetic;
+    const double elements = double(s.shape[0] * s.shape[1] + s.gemm_n * s.shape[1]);
+    std::printf("work: %zu points x %.0f elements quantized", grid.size(), elements);
+    if (s.gemm_n > 0)
+      std::printf(" + 2 GEMMs of %lld x %lld x %lld", static_cast<long long>(s.gemm_n), static_cast<long long>(s.shape[0]),
+                  static_cast<long long>(s.shape[1]));
+    std::printf("\n");
+    // Measured: the reference and the first point, here and now.
+    const auto start = std::chrono::steady_clock::now();
+    const auto evaluator = make_evaluator(config);
+    const auto mid = std::chrono::steady_clock::now();
+    (void)evaluate_point(config, *evaluator, grid.front());
+    const auto end = std::chrono::steady_clock::now();
+    const double reference = std::chrono::duration<double>(mid - start).count();
+    const double point = std::chrono::duration<double>(end - mid).count();
+    std::printf("estimate: ~%s on %d cores (measured: reference %s, first point %s)\n",
+                seconds_text(reference + point * double(grid.size()) / cores).c_str(), cores, seconds_text(reference).c_str(),
+                seconds_text(point).c_str());
+  }
+  if (list_points) {
+    std::printf("\n");
+    for (const auto& p : grid) std::printf("%llu %s\n", static_cast<unsigned long long>(p.index), p.json().c_str());
+  }
+}
+
+}  // namespace
 
 void add_plan_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("plan", "bitsim plan FILE: the expanded grid and an estimate of the work (issue #6)");
-  cmd->allow_extras();
-  cmd->callback([] { throw std::runtime_error("'plan' is not implemented yet"); });
+  auto* cmd = app.add_subcommand("plan", "The expanded grid of an experiment file and an estimate of the work");
+  auto file = std::make_shared<std::string>();
+  auto points = std::make_shared<bool>(false);
+  cmd->add_option("FILE", *file, "experiment file (experiments/README.md)")->required();
+  cmd->add_flag("--points", *points, "List every grid point (index and JSON)");
+  cmd->callback([file, points] { plan(*file, *points); });
 }
 
 }  // namespace bitsim::cli

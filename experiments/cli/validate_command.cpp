@@ -1,15 +1,35 @@
-// bitsim validate FILE: check an experiment file without running it (issue #6)
-// TODO(lead scaffolding): replaced by the owner of this command.
-#include <stdexcept>
+// bitsim validate FILE: checks an experiment file without running it (experiments/README.md).
+// Exit 0 with a one-line summary, or 2 with the first problem as FILE:LINE:COLUMN: message.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
 
 #include "experiments/cli/commands.hpp"
+#include "experiments/config/experiment_config.hpp"
+#include "experiments/config/grid.hpp"
 
 namespace bitsim::cli {
 
 void add_validate_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("validate", "bitsim validate FILE: check an experiment file without running it (issue #6)");
-  cmd->allow_extras();
-  cmd->callback([] { throw std::runtime_error("'validate' is not implemented yet"); });
+  auto* cmd = app.add_subcommand("validate", "Check an experiment file (YAML) without running it");
+  auto file = std::make_shared<std::string>();
+  cmd->add_option("FILE", *file, "experiment file (experiments/README.md)")->required();
+  cmd->callback([file] {
+    const auto config = experiments::load_experiment(*file);
+    const auto grid = experiments::expand_grid(config);
+    std::string axes;
+    for (const auto& axis : config.axes) axes += (axes.empty() ? "" : " x ") + axis.name + "(" + std::to_string(axis.values.size()) + ")";
+    std::printf("%s: ok: '%s', %s source, %zu points%s%s, %zu metrics, output %s\n", file->c_str(), config.name.c_str(),
+                config.source == experiments::SourceKind::model ? "model" : "synthetic", grid.size(),
+                axes.empty() ? "" : " from ", axes.c_str(), config.metrics.size(), config.output.c_str());
+    // The file is valid either way; running it needs the inputs.
+    if (config.source == experiments::SourceKind::model)
+      for (const auto& input : {config.model.gguf, config.model.text})
+        if (!std::filesystem::exists(input))
+          std::fprintf(stderr, "note: %s does not exist yet (the bundled model and text come with scripts/fetch-models.sh)\n",
+                       input.c_str());
+  });
 }
 
 }  // namespace bitsim::cli

@@ -1,0 +1,523 @@
+#include "experiments/config/experiment_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "experiments/config/layer_selection.hpp"
+#include "models/io/gguf.hpp"
+#include "sim/gemm/accum_spec.hpp"
+#include "sim/quant/quant_spec.hpp"
+#include "sim/quant/quantize.hpp"
+
+namespace bitsim::experiments {
+namespace {
+
+const std::vector<std::string> kQuantRoles = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs", "logits"};
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+bool contains(const std::vector<std::string>& items, const std::string& item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+// Reads YAML nodes, turning every problem into a ConfigError that names FILE:LINE:COL.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  // line and column 0-based; negative: no position known.
+  [[noreturn]] void fail_at(int line, int column, const std::string& message) const {
+    std::string where = file_;
+    if (line >= 0) where += ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1);
+    throw ConfigError(where + ": " + message);
+  }
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const { fail_at(mark.line, mark.column, message); }
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const { fail(node.Mark(), message); }
+  [[noreturn]] void fail(const SourceMark& mark, const std::string& message) const {
+    fail_at(mark.line - 1, mark.column - 1, message);
+  }
+
+  SourceMark mark(const YAML::Node& node) const { return {node.Mark().line + 1, node.Mark().column + 1}; }
+
+  // A mapping whose keys must all be in `allowed` (each at most once).
+  void check_map(const YAML::Node& node, const std::string& what, const std::vector<std::string>& allowed) const {
+    if (!node.IsMap()) fail(node, what + " must be a mapping of keys (" + join(allowed) + ")");
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      const auto key = scalar(entry.first, "a key of " + what);
+      if (!contains(allowed, key)) fail(entry.first, "unknown key '" + key + "' in " + what + "; valid keys: " + join(allowed));
+      if (!seen.insert(key).second) fail(entry.first, "key '" + key + "' appears twice in " + what);
+    }
+  }
+
+  std::string scalar(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsScalar()) fail(node, what + " must be a single value (text or number), not a " + kind(node));
+    return node.Scalar();
+  }
+  std::int64_t integer(const YAML::Node& node, const std::string& what, std::int64_t min) const {
+    const auto text = scalar(node, what);
+    std::int64_t value = 0;
+    std::size_t used = 0;
+    try {
+      value = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || text.empty()) fail(node, what + " must be an integer, not '" + text + "'");
+    if (value < min) fail(node, what + " must be at least " + std::to_string(min) + ", not " + text);
+    return value;
+  }
+  double real(const YAML::Node& node, const std::string& what) const {
+    const auto text = scalar(node, what);
+    double value = 0;
+    std::size_t used = 0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || text.empty() || !std::isfinite(value)) fail(node, what + " must be a finite number, not '" + text + "'");
+    return value;
+  }
+  bool boolean(const YAML::Node& node, const std::string& what) const {
+    const auto text = scalar(node, what);
+    if (text == "true") return true;
+    if (text == "false") return false;
+    fail(node, what + " must be true or false, not '" + text + "'");
+  }
+  // A single value or a list of values (each a scalar).
+  std::vector<std::pair<std::string, YAML::Node>> values(const YAML::Node& node, const std::string& what) const {
+    std::vector<std::pair<std::string, YAML::Node>> out;
+    if (node.IsSequence()) {
+      if (node.size() == 0) fail(node, what + " is an empty list");
+      for (const auto& item : node) out.emplace_back(scalar(item, "each value of " + what), item);
+    } else {
+      out.emplace_back(scalar(node, what), node);
+    }
+    return out;
+  }
+
+  static std::string kind(const YAML::Node& node) {
+    if (node.IsMap()) return "mapping";
+    if (node.IsSequence()) return "list";
+    if (node.IsNull()) return "null (empty value)";
+    return "value";
+  }
+
+ private:
+  std::string file_;
+};
+
+std::string distribution_name(Distribution d) {
+  switch (d) {
+    case Distribution::gaussian: return "gaussian";
+    case Distribution::laplace: return "laplace";
+    case Distribution::student_t: return "student_t";
+    case Distribution::with_outliers: return "with_outliers";
+  }
+  return "?";
+}
+
+std::optional<Distribution> parse_distribution(const std::string& name) {
+  for (auto d : {Distribution::gaussian, Distribution::laplace, Distribution::student_t, Distribution::with_outliers})
+    if (distribution_name(d) == name) return d;
+  return std::nullopt;
+}
+
+const std::string kDistributions = "gaussian, laplace, student_t, with_outliers";
+
+void read_synthetic(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  c.source = SourceKind::synthetic;
+  auto& s = c.synthetic;
+  if (node.IsScalar()) {  // `model: gaussian` shorthand: every other key at its default
+    s.distribution = *parse_distribution(node.Scalar());
+    return;
+  }
+  r.check_map(node, "model", {"synthetic", "shape", "seed", "scale", "nu", "base", "outlier_fraction", "outlier_scale", "gemm_n"});
+  const auto name = r.scalar(node["synthetic"], "model.synthetic");
+  const auto d = parse_distribution(name);
+  if (!d) r.fail(node["synthetic"], "unknown distribution '" + name + "'; valid: " + kDistributions);
+  s.distribution = *d;
+  if (node["shape"]) {
+    const auto shape = node["shape"];
+    if (!shape.IsSequence() || shape.size() != 2) r.fail(shape, "model.shape must be a list [rows, cols]");
+    s.shape = {r.integer(shape[0], "model.shape rows", 1), r.integer(shape[1], "model.shape cols", 1)};
+    if (s.shape[0] * s.shape[1] > (std::int64_t(1) << 28))
+      r.fail(shape, "model.shape holds more than 2^28 elements; use a smaller tensor");
+  }
+  if (node["seed"]) s.seed = std::uint64_t(r.integer(node["seed"], "model.seed", 0));
+  if (node["scale"]) {
+    s.scale = r.real(node["scale"], "model.scale");
+    if (s.scale <= 0) r.fail(node["scale"], "model.scale must be positive");
+  }
+  if (node["nu"]) {
+    if (s.distribution != Distribution::student_t && !(s.distribution == Distribution::with_outliers))
+      r.fail(node["nu"], "model.nu applies to student_t (and with_outliers with base student_t) only");
+    s.nu = r.real(node["nu"], "model.nu");
+    if (s.nu <= 0) r.fail(node["nu"], "model.nu (degrees of freedom) must be positive");
+  }
+  const bool outliers = s.distribution == Distribution::with_outliers;
+  for (const char* key : {"base", "outlier_fraction", "outlier_scale"})
+    if (node[key] && !outliers) r.fail(node[key], std::string("model.") + key + " applies to synthetic: with_outliers only");
+  if (node["base"]) {
+    const auto base_name = r.scalar(node["base"], "model.base");
+    const auto base = parse_distribution(base_name);
+    if (!base || *base == Distribution::with_outliers)
+      r.fail(node["base"], "unknown base distribution '" + base_name + "'; valid: gaussian, laplace, student_t");
+    s.base = *base;
+  }
+  if (node["outlier_fraction"]) {
+    s.outlier_fraction = r.real(node["outlier_fraction"], "model.outlier_fraction");
+    if (s.outlier_fraction < 0 || s.outlier_fraction > 1) r.fail(node["outlier_fraction"], "model.outlier_fraction must lie in [0, 1]");
+  }
+  if (node["outlier_scale"]) {
+    s.outlier_scale = r.real(node["outlier_scale"], "model.outlier_scale");
+    if (s.outlier_scale <= 0) r.fail(node["outlier_scale"], "model.outlier_scale must be positive");
+  }
+  if (node["gemm_n"]) s.gemm_n = r.integer(node["gemm_n"], "model.gemm_n", 0);
+}
+
+void read_model(const Reader& r, const YAML::Node& node, ExperimentConfig& c, const std::filesystem::path& base) {
+  if (!node) r.fail(YAML::Mark(), "missing key 'model' (smollm2, a .gguf file, or a synthetic source: " + kDistributions + ")");
+  if (node.IsMap()) {
+    if (!node["synthetic"]) r.fail(node, "a model mapping describes a synthetic tensor and needs the key 'synthetic' (" + kDistributions + "); write a pretrained model as `model: smollm2` or `model: path/to/file.gguf`");
+    read_synthetic(r, node, c);
+    return;
+  }
+  const auto name = r.scalar(node, "model");
+  if (parse_distribution(name)) {
+    read_synthetic(r, node, c);
+    return;
+  }
+  c.source = SourceKind::model;
+  c.model.name = name;
+  if (name == "smollm2") {
+    const auto pretrained = find_pretrained(base);
+    c.model.gguf = pretrained.value_or("models/pretrained") / "smollm2-135m-instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf";
+  } else if (name.ends_with(".gguf")) {
+    c.model.gguf = std::filesystem::path(name).is_absolute() ? std::filesystem::path(name) : base / name;
+  } else if (name.ends_with(".safetensors")) {
+    r.fail(node, "safetensors models cannot run in experiments yet (only Llama-architecture GGUF files); valid: smollm2, a .gguf file, or a synthetic source (" + kDistributions + ")");
+  } else {
+    r.fail(node, "unknown model '" + name + "'; valid: smollm2, a path ending in .gguf, or a synthetic source (" + kDistributions + ")");
+  }
+}
+
+void read_data(const Reader& r, const YAML::Node& node, ExperimentConfig& c, const std::filesystem::path& base) {
+  if (c.source == SourceKind::synthetic) {
+    if (node) r.fail(node, "'data' applies to model sources only; a synthetic tensor is sized by model.shape");
+    return;
+  }
+  auto& m = c.model;
+  m.text_name = "austen";
+  if (node) {
+    r.check_map(node, "data", {"text", "tokens", "per_layer"});
+    if (node["text"]) m.text_name = r.scalar(node["text"], "data.text");
+    if (node["tokens"]) m.tokens = r.integer(node["tokens"], "data.tokens", 2);
+    if (node["per_layer"]) {
+      m.per_layer = r.boolean(node["per_layer"], "data.per_layer");
+      if (m.per_layer) r.fail(node["per_layer"], "data.per_layer: per-layer arrays are not available yet; valid: false");
+    }
+  }
+  if (m.text_name == "austen") {
+    const auto pretrained = find_pretrained(base);
+    m.text = pretrained.value_or("models/pretrained") / "texts" / "janeausten" / "prideprejudice.txt";
+  } else {
+    m.text = std::filesystem::path(m.text_name).is_absolute() ? std::filesystem::path(m.text_name) : base / m.text_name;
+  }
+}
+
+// Checks a quantization spec applies to the synthetic tensor (or the GEMM's other
+// operand): axes in range, Hadamard blocks dividing the row, and so on — by quantizing a
+// small zero tensor with the same number of columns.
+void dry_run(const Reader& r, const YAML::Node& node, const sim::QuantSpec& spec, std::int64_t cols) {
+  try {
+    (void)sim::fake_quantize(sim::TensorF({2, cols}), spec);
+  } catch (const std::exception& e) {
+    r.fail(node, "'" + node.Scalar() + "' cannot quantize a [rows, " + std::to_string(cols) + "] tensor: " + e.what());
+  }
+}
+
+void read_sweep(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  if (!node) r.fail(YAML::Mark(), "missing key 'sweep' (the axes of the grid; valid axes: " + join(axis_names(c.source)) + ")");
+  const auto& valid = axis_names(c.source);
+  r.check_map(node, "sweep", valid);
+  for (const auto& entry : node) {
+    Axis axis;
+    axis.name = entry.first.Scalar();
+    axis.mark = r.mark(entry.first);
+    const auto what = "sweep." + axis.name;
+    for (const auto& [text, item] : r.values(entry.second, what)) {
+      std::string value = text;
+      if (contains(kQuantRoles, axis.name)) {
+        sim::QuantSpec spec;
+        try {
+          spec = sim::parse_quant_spec(text);
+        } catch (const std::exception& e) {
+          r.fail(item, what + ": " + e.what());
+        }
+        if (c.source == SourceKind::synthetic && !spec.is_identity())
+          dry_run(r, item, spec, c.synthetic.shape[1]);
+      } else if (axis.name == "accum") {
+        if (text != "default") {
+          try {
+            sim::AccumSpec::parse(text).validate();
+          } catch (const std::exception& e) {
+            r.fail(item, what + ": " + e.what() + " (or 'default': sequential fp32)");
+          }
+        }
+      } else if (axis.name == "layers") {
+        try {
+          (void)parse_layer_selection(text);
+        } catch (const std::exception& e) {
+          r.fail(item, what + ": " + e.what());
+        }
+      } else if (axis.name == "seed") {
+        value = std::to_string(r.integer(item, "each value of " + what, 0));
+      }
+      axis.values.push_back(value);
+      axis.marks.push_back(r.mark(item));
+    }
+    c.axes.push_back(std::move(axis));
+  }
+  if (c.source == SourceKind::synthetic && c.synthetic.gemm_n == 0)
+    for (const char* role : {"activations", "accum"})
+      if (node[role]) r.fail(node[role], std::string("sweep.") + role + " needs a GEMM: set model.gemm_n > 0 (rows of the activation operand A in Y = A X^T)");
+}
+
+// Model sources whose file is present: the specs must fit the model's dimensions (Hadamard
+// blocks dividing the rows, channel axes in range) and `layers` must name existing blocks.
+// Only the GGUF header is read (no weights), so this stays quick.
+void check_against_model(const Reader& r, const ExperimentConfig& c) {
+  std::error_code ec;
+  if (c.source != SourceKind::model || !std::filesystem::exists(c.model.gguf, ec)) return;
+  std::int64_t d_model = 0, d_ff = 0, blocks = 0, heads = 0, kv_heads = 0;
+  try {
+    const auto file = models::GgufFile::open(c.model.gguf.string());
+    const auto arch = file.metadata("general.architecture").as_string("general.architecture");
+    auto integer = [&](const std::string& key) { return file.metadata(arch + "." + key).as_int(arch + "." + key); };
+    d_model = integer("embedding_length");
+    d_ff = integer("feed_forward_length");
+    blocks = integer("block_count");
+    heads = integer("attention.head_count");
+    kv_heads = file.find_metadata(arch + ".attention.head_count_kv") ? integer("attention.head_count_kv") : heads;
+  } catch (const std::exception& e) {
+    r.fail(YAML::Mark(), "model '" + c.model.name + "': " + e.what());
+  }
+  const std::int64_t head_dim = heads > 0 ? d_model / heads : d_model;
+  for (const auto& axis : c.axes) {
+    std::vector<sim::Shape> shapes;  // the tensors the role quantizes, up to their row count
+    if (axis.name == "weights" || axis.name == "activations") shapes = {{2, d_model}, {2, d_ff}};
+    else if (axis.name == "kv_cache") shapes = {{kv_heads, 2, head_dim}};
+    for (std::size_t v = 0; v < axis.values.size(); ++v) {
+      if (axis.name == "layers") {
+        const auto selection = parse_layer_selection(axis.values[v]);
+        if (selection.max_block() >= blocks)
+          r.fail(axis.marks[v], "layers '" + axis.values[v] + "' names block " + std::to_string(selection.max_block()) +
+                                    ", but " + c.model.name + " has blocks 0-" + std::to_string(blocks - 1));
+        continue;
+      }
+      if (shapes.empty()) continue;
+      const auto spec = sim::parse_quant_spec(axis.values[v]);
+      if (spec.is_identity()) continue;
+      for (const auto& shape : shapes) {
+        try {
+          (void)sim::fake_quantize(sim::TensorF(shape), spec);
+        } catch (const std::exception& e) {
+          r.fail(axis.marks[v], "'" + axis.values[v] + "' cannot quantize " + c.model.name + "'s " + axis.name + " (shape " +
+                                    sim::shape_string(shape) + " up to the row count): " + e.what());
+        }
+      }
+    }
+  }
+}
+
+void read_zip(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  if (!node) return;
+  if (!node.IsSequence()) r.fail(node, "zip must be a list of groups, each a list of axis names ([[weights, activations]])");
+  std::set<std::string> used;
+  for (const auto& group : node) {
+    if (!group.IsSequence() || group.size() < 2) r.fail(group, "each zip group must be a list of at least two axis names");
+    std::vector<std::string> names;
+    std::size_t length = 0;
+    for (const auto& item : group) {
+      const auto name = r.scalar(item, "a zip axis");
+      const Axis* axis = c.axis(name);
+      if (!axis) r.fail(item, "zip names '" + name + "', which is not a sweep axis of this file");
+      if (!used.insert(name).second) r.fail(item, "axis '" + name + "' is in more than one zip group (or twice in one)");
+      if (names.empty()) length = axis->values.size();
+      else if (axis->values.size() != length)
+        r.fail(item, "zip group axes must have equal lengths: '" + names[0] + "' has " + std::to_string(length) + " values, '" + name + "' has " + std::to_string(axis->values.size()));
+      names.push_back(name);
+    }
+    c.zip.push_back(std::move(names));
+  }
+}
+
+// Two equal values of an axis (or equal tuples of a zip group) would be two points with
+// one description.
+void check_duplicates(const Reader& r, const ExperimentConfig& c) {
+  for (const auto& axis : c.axes) {
+    const auto group = std::find_if(c.zip.begin(), c.zip.end(), [&](const auto& g) { return contains(g, axis.name); });
+    if (group != c.zip.end() && group->front() != axis.name) continue;
+    std::vector<const Axis*> members = {&axis};
+    if (group != c.zip.end())
+      for (std::size_t m = 1; m < group->size(); ++m) members.push_back(c.axis((*group)[m]));
+    std::set<std::vector<std::string>> seen;
+    for (std::size_t i = 0; i < axis.values.size(); ++i) {
+      std::vector<std::string> tuple;
+      for (const Axis* a : members) tuple.push_back(a->values[i]);
+      if (!seen.insert(tuple).second)
+        r.fail(axis.marks[i], group == c.zip.end() ? "sweep." + axis.name + ": the value '" + axis.values[i] + "' appears twice"
+                                                   : "zip group of '" + axis.name + "': entry " + std::to_string(i + 1) + " repeats an earlier combination");
+    }
+  }
+}
+
+std::vector<FilterEntry> read_filters(const Reader& r, const YAML::Node& node, const std::string& key, const ExperimentConfig& c) {
+  std::vector<FilterEntry> out;
+  if (!node) return out;
+  if (!node.IsSequence()) r.fail(node, key + " must be a list of conditions, each a mapping axis: value (or axis: [values])");
+  for (const auto& entry : node) {
+    if (!entry.IsMap() || entry.size() == 0) r.fail(entry, "each " + key + " entry must be a mapping axis: value (or axis: [values])");
+    FilterEntry filter;
+    filter.mark = r.mark(entry);
+    for (const auto& cond : entry) {
+      const auto name = r.scalar(cond.first, "an axis name in " + key);
+      const Axis* axis = c.axis(name);
+      if (!axis) r.fail(cond.first, key + " names '" + name + "', which is not a sweep axis of this file");
+      std::vector<std::string> accepted;
+      for (const auto& [text, item] : r.values(cond.second, key + "." + name)) {
+        const auto value = name == "seed" ? std::to_string(r.integer(item, key + ".seed", 0)) : text;
+        if (!contains(axis->values, value))
+          r.fail(item, key + ": '" + text + "' is not a value of sweep." + name + " (values: " + join(axis->values) + ")");
+        accepted.push_back(value);
+      }
+      filter.conditions.emplace_back(name, std::move(accepted));
+    }
+    out.push_back(std::move(filter));
+  }
+  return out;
+}
+
+void read_metrics(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  const auto valid = metric_names(c);
+  if (!node) {
+    c.metrics = valid;
+    return;
+  }
+  for (const auto& [name, item] : r.values(node, "metrics")) {
+    if (!contains(valid, name)) r.fail(item, "unknown metric '" + name + "' for this source; valid: " + join(valid));
+    if (contains(c.metrics, name)) r.fail(item, "metric '" + name + "' is listed twice");
+    c.metrics.push_back(name);
+  }
+}
+
+ExperimentConfig parse(const std::string& text, const std::filesystem::path& file) {
+  const Reader r(file.string());
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    r.fail(e.mark, "YAML syntax: " + e.msg);
+  }
+  if (!root.IsMap()) r.fail(root, "an experiment file is a mapping of keys (name, model, sweep, ...), not a " + Reader::kind(root));
+  r.check_map(root, "the experiment", {"name", "description", "model", "data", "sweep", "zip", "include", "exclude",
+                                       "metrics", "output", "device", "threads", "checkpoint"});
+  ExperimentConfig c;
+  c.file = file;
+  c.text = text;
+  const auto base = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  if (!root["name"]) r.fail(YAML::Mark(), "missing key 'name' (the study's name, used for the default output file)");
+  c.name = r.scalar(root["name"], "name");
+  if (c.name.empty() || c.name.find_first_of("/\\ \t") != std::string::npos)
+    r.fail(root["name"], "name must be a non-empty word without spaces or slashes (it names the output file)");
+  if (root["description"]) (void)r.scalar(root["description"], "description");
+  read_model(r, root["model"], c, base);
+  read_data(r, root["data"], c, base);
+  read_sweep(r, root["sweep"], c);
+  read_zip(r, root["zip"], c);
+  check_duplicates(r, c);
+  check_against_model(r, c);
+  c.include = read_filters(r, root["include"], "include", c);
+  c.exclude = read_filters(r, root["exclude"], "exclude", c);
+  read_metrics(r, root["metrics"], c);
+  c.output = root["output"] ? r.scalar(root["output"], "output") : c.name + ".h5";
+  if (root["device"]) {
+    c.device = r.scalar(root["device"], "device");
+    if (c.device == "cuda") r.fail(root["device"], "device 'cuda' is not available in this build (the runner has no CUDA path yet); valid: cpu");
+    if (c.device != "cpu") r.fail(root["device"], "unknown device '" + c.device + "'; valid: cpu");
+  }
+  if (root["threads"]) c.threads = int(r.integer(root["threads"], "threads", 0));
+  if (const auto cp = root["checkpoint"]) {
+    r.check_map(cp, "checkpoint", {"points", "seconds"});
+    if (cp["points"]) c.checkpoint_points = r.integer(cp["points"], "checkpoint.points", 1);
+    if (cp["seconds"]) {
+      c.checkpoint_seconds = r.real(cp["seconds"], "checkpoint.seconds");
+      if (c.checkpoint_seconds <= 0) r.fail(cp["seconds"], "checkpoint.seconds must be positive");
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+const Axis* ExperimentConfig::axis(const std::string& axis_name) const {
+  for (const auto& a : axes)
+    if (a.name == axis_name) return &a;
+  return nullptr;
+}
+
+const std::vector<std::string>& axis_names(SourceKind source) {
+  static const std::vector<std::string> model = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs",
+                                                 "logits", "accum", "layers", "seed"};
+  static const std::vector<std::string> synthetic = {"weights", "activations", "accum", "seed"};
+  return source == SourceKind::model ? model : synthetic;
+}
+
+std::vector<std::string> metric_names(const ExperimentConfig& config) {
+  if (config.source == SourceKind::model)
+    return {"ppl", "ref_ppl", "delta_ppl", "kl_mean", "kl_p99", "kl_max", "top1", "logits_sqnr_db", "nonfinite_rows"};
+  std::vector<std::string> out = {"mse", "rmse", "bias", "max_abs", "max_rel", "sqnr_db", "cosine", "nonfinite"};
+  if (config.synthetic.gemm_n > 0)
+    for (const char* m : {"gemm_mse", "gemm_max_abs", "gemm_sqnr_db", "gemm_cosine", "accum_sqnr_db", "accum_max_abs"})
+      out.emplace_back(m);
+  return out;
+}
+
+ExperimentConfig parse_experiment(const std::string& text, const std::filesystem::path& file) { return parse(text, file); }
+
+ExperimentConfig load_experiment(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(file.string() + ": cannot read the experiment file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), file);
+}
+
+std::optional<std::filesystem::path> find_pretrained(const std::filesystem::path& near) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (fs::path start : {fs::current_path(ec), fs::absolute(near, ec)}) {
+    for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
+      if (fs::is_directory(dir / "models" / "pretrained", ec)) return dir / "models" / "pretrained";
+      if (dir == dir.parent_path()) break;
+    }
+  }
+#ifdef BITSIM_SOURCE_DIR
+  const fs::path built_from = fs::path(BITSIM_SOURCE_DIR) / "models" / "pretrained";
+  if (fs::is_directory(built_from, ec)) return built_from;
+#endif
+  return std::nullopt;
+}
+
+}  // namespace bitsim::experiments

@@ -1,0 +1,104 @@
+#pragma once
+// An experiment file (YAML) as typed data: what to evaluate (a pretrained model on a
+// text, or a synthetic tensor), the sweep axes whose cross product is the grid, filters,
+// metrics and output. The schema, every key and its default: experiments/README.md.
+//
+// load_experiment() checks everything that can be checked without running: unknown keys,
+// wrong types, unknown formats and modes (the parsers' messages, which list the valid
+// choices), axes that do not apply to the source, zip groups of unequal length, filters
+// naming unknown axes or values, specs that cannot apply to a synthetic tensor's shape.
+// Every error is a ConfigError whose message starts with FILE:LINE:COLUMN.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bitsim::experiments {
+
+class ConfigError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Where a value sits in the file, for messages (1-based line and column).
+struct SourceMark {
+  int line = 0, column = 0;
+};
+
+enum class SourceKind { model, synthetic };
+enum class Distribution { gaussian, laplace, student_t, with_outliers };
+
+struct SyntheticSource {
+  Distribution distribution = Distribution::gaussian;
+  Distribution base = Distribution::gaussian;  // with_outliers: the bulk's distribution
+  std::vector<std::int64_t> shape = {256, 256};  // [rows, cols]
+  std::uint64_t seed = 0;
+  double scale = 1.0;             // standard deviation (gaussian), b (laplace), t's scale
+  double nu = 4.0;                // student_t degrees of freedom (> 0)
+  double outlier_fraction = 0.01; // with_outliers: fraction of columns (channels) scaled
+  double outlier_scale = 20.0;    // ... by this factor
+  std::int64_t gemm_n = 0;        // > 0: also Y = A X^T with A [gemm_n, cols] (see README)
+};
+
+struct ModelSource {
+  std::string name;                 // "smollm2" or the file as written
+  std::filesystem::path gguf;       // resolved path
+  std::filesystem::path text;       // resolved evaluation text
+  std::string text_name;            // "austen" or the file as written
+  std::int64_t tokens = 64;
+  bool per_layer = false;           // record a per-layer array (not yet available)
+};
+
+// One sweep axis: its name and values as written (QuantSpec / AccumSpec strings, layer
+// selections, seeds as decimal text).
+struct Axis {
+  std::string name;
+  std::vector<std::string> values;
+  SourceMark mark;                  // the axis name
+  std::vector<SourceMark> marks;    // each value
+};
+
+// A filter entry: axis -> accepted values (a point matches when every listed axis holds
+// one of its values).
+struct FilterEntry {
+  std::vector<std::pair<std::string, std::vector<std::string>>> conditions;
+  SourceMark mark;
+};
+
+struct ExperimentConfig {
+  std::string name;
+  std::filesystem::path file;   // the experiment file as given
+  std::string text;             // its text, as read
+  SourceKind source = SourceKind::synthetic;
+  SyntheticSource synthetic;
+  ModelSource model;
+  std::vector<Axis> axes;                         // in file order
+  std::vector<std::vector<std::string>> zip;      // groups of axis names that move together
+  std::vector<FilterEntry> include, exclude;
+  std::vector<std::string> metrics;               // in the order recorded; never empty
+  std::string output;                             // default "<name>.h5"
+  std::string device = "cpu";
+  int threads = 0;                                // 0: all cores
+  std::int64_t checkpoint_points = 16;            // checkpoint after this many new points
+  double checkpoint_seconds = 30;                 // ... or this many seconds
+
+  const Axis* axis(const std::string& name) const;
+};
+
+// The axis names a source accepts, in their canonical column order.
+const std::vector<std::string>& axis_names(SourceKind source);
+// The metrics a source can record (the default list when `metrics` is absent).
+std::vector<std::string> metric_names(const ExperimentConfig& config);
+
+// Reads and checks an experiment file; throws ConfigError ("FILE:LINE:COL: ...").
+ExperimentConfig load_experiment(const std::filesystem::path& file);
+// The same from text (`file` only names it in messages and anchors relative paths).
+ExperimentConfig parse_experiment(const std::string& text, const std::filesystem::path& file);
+
+// models/pretrained as found from the current folder, the experiment's folder and their
+// parents, then the source tree bitsim was built from; nullopt when none exists.
+std::optional<std::filesystem::path> find_pretrained(const std::filesystem::path& near);
+
+}  // namespace bitsim::experiments

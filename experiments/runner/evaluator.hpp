@@ -1,0 +1,49 @@
+#pragma once
+// Evaluates grid points: the per-source work behind `bitsim run`. An evaluator computes
+// its reference once (the synthetic tensor and its exact GEMM, or the model's FP32
+// logits on the evaluation tokens) and then any point, from any thread.
+//
+// Columns of the results table, in order: one per sweep axis (text; `seed` an integer),
+// `weights_bits` / `activations_bits` (storage bits per element, scales included) when
+// those axes exist, then the config's metrics (real; counts integer).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "experiments/config/experiment_config.hpp"
+#include "experiments/config/grid.hpp"
+#include "experiments/results/results_file.hpp"
+#include "sim/gemm/accum_spec.hpp"
+#include "sim/quant/quant_spec.hpp"
+
+namespace bitsim::experiments {
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // Whether points may run concurrently. Model points run one at a time, each using every
+  // thread inside its kernels (a session holds a copy of the weights).
+  virtual bool parallel_points() const = 0;
+  // The metric cells of one point (config.metrics order). Thread-safe.
+  virtual std::vector<Cell> metrics(const GridPoint& point) const = 0;
+};
+
+// Builds the evaluator for the config's source (loads the model and computes the
+// reference: seconds for SmolLM2). Throws std::invalid_argument for a missing file.
+std::unique_ptr<Evaluator> make_evaluator(const ExperimentConfig& config);
+
+std::vector<Column> results_schema(const ExperimentConfig& config);
+
+// A full row: axis cells, bits cells, then `evaluator.metrics(point)`.
+PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& evaluator, const GridPoint& point);
+
+// A point's spec for a role axis ("none" / "default" when the sweep lacks the axis), with
+// the point's seed added to the spec's own seed.
+sim::QuantSpec point_quant_spec(const GridPoint& point, const std::string& role);
+sim::AccumSpec point_accum_spec(const GridPoint& point);
+
+// Storage bits per element of a spec: element bits plus the scale's share (per group,
+// block formats' effective bits); per-tensor and per-channel scales count as 0; 32 for none.
+double bits_per_element(const sim::QuantSpec& spec);
+
+}  // namespace bitsim::experiments

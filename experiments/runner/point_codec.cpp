@@ -1,0 +1,105 @@
+#include "experiments/runner/point_codec.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace bitsim::experiments {
+namespace {
+
+template <class T>
+void put(std::vector<std::uint8_t>& out, const T& value) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&value);
+  out.insert(out.end(), bytes, bytes + sizeof(T));
+}
+
+void put_string(std::vector<std::uint8_t>& out, const std::string& s) {
+  put(out, std::uint64_t(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+class Cursor {
+ public:
+  Cursor(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  template <class T>
+  T get() {
+    T value;
+    std::memcpy(&value, take(sizeof(T)), sizeof(T));
+    return value;
+  }
+  std::string get_string() {
+    const auto n = get<std::uint64_t>();
+    const auto* p = take(n);
+    return std::string(reinterpret_cast<const char*>(p), std::size_t(n));
+  }
+  bool done() const { return pos_ == size_; }
+
+ private:
+  const std::uint8_t* take(std::uint64_t n) {
+    if (n > size_ - pos_) throw std::runtime_error("truncated point data from an MPI rank");
+    const auto* p = data_ + pos_;
+    pos_ += std::size_t(n);
+    return p;
+  }
+  const std::uint8_t* data_;
+  std::size_t size_, pos_ = 0;
+};
+
+}  // namespace
+
+void encode_points(const std::vector<PointResult>& points, std::vector<std::uint8_t>& out) {
+  put(out, std::uint64_t(points.size()));
+  for (const auto& p : points) {
+    put(out, p.index);
+    put(out, p.seconds);
+    put(out, std::uint64_t(p.cells.size()));
+    for (const auto& cell : p.cells) {
+      put(out, std::uint8_t(cell.index()));
+      if (const auto* s = std::get_if<std::string>(&cell)) put_string(out, *s);
+      else if (const auto* i = std::get_if<std::int64_t>(&cell)) put(out, *i);
+      else put(out, std::get<double>(cell));
+    }
+    put(out, std::uint64_t(p.arrays.size()));
+    for (const auto& [name, values] : p.arrays) {
+      put_string(out, name);
+      put(out, std::uint64_t(values.size()));
+      for (double v : values) put(out, v);
+    }
+  }
+}
+
+std::vector<PointResult> decode_points(const std::uint8_t* data, std::size_t size) {
+  Cursor in(data, size);
+  const auto count = in.get<std::uint64_t>();
+  if (count > size) throw std::runtime_error("bad point count in point data from an MPI rank");
+  std::vector<PointResult> points;
+  points.reserve(std::size_t(count));
+  for (std::uint64_t n = 0; n < count; ++n) {
+    PointResult p;
+    p.index = in.get<std::uint64_t>();
+    p.seconds = in.get<double>();
+    const auto cells = in.get<std::uint64_t>();
+    for (std::uint64_t c = 0; c < cells; ++c) {
+      switch (in.get<std::uint8_t>()) {
+        case 0: p.cells.emplace_back(in.get_string()); break;
+        case 1: p.cells.emplace_back(in.get<std::int64_t>()); break;
+        case 2: p.cells.emplace_back(in.get<double>()); break;
+        default: throw std::runtime_error("bad cell kind in point data from an MPI rank");
+      }
+    }
+    const auto arrays = in.get<std::uint64_t>();
+    for (std::uint64_t a = 0; a < arrays; ++a) {
+      auto name = in.get_string();
+      const auto n_values = in.get<std::uint64_t>();
+      if (n_values > size) throw std::runtime_error("bad array length in point data from an MPI rank");
+      std::vector<double> values(static_cast<std::size_t>(n_values));
+      for (auto& v : values) v = in.get<double>();
+      p.arrays.emplace_back(std::move(name), std::move(values));
+    }
+    points.push_back(std::move(p));
+  }
+  if (!in.done()) throw std::runtime_error("trailing bytes in point data from an MPI rank");
+  return points;
+}
+
+}  // namespace bitsim::experiments

@@ -1,0 +1,91 @@
+// A small SmolLM2 run through the runner, checked against a direct forward pass with the
+// same rules (the identity point has KL 0). Skipped without models/pretrained.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <variant>
+
+#include "experiments/config/experiment_config.hpp"
+#include "experiments/results/results_file.hpp"
+#include "experiments/runner/runner.hpp"
+#include "models/eval/next_token_metrics.hpp"
+#include "models/io/gguf.hpp"
+#include "models/tokenizers/byte_bpe.hpp"
+#include "models/transformer/llama.hpp"
+#include "sim/quant/quant_spec.hpp"
+
+using namespace bitsim::experiments;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "bitsim-model-test-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+RunOptions options(const fs::path& out, int threads) {
+  RunOptions o;
+  o.output = out;
+  o.threads = threads;
+  o.progress = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("SmolLM2: the runner's metrics equal a direct forward pass") {
+  const fs::path gguf = fs::path(BITSIM_PRETRAINED) / "smollm2-135m-instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf";
+  const fs::path text = fs::path(BITSIM_PRETRAINED) / "texts" / "janeausten" / "prideprejudice.txt";
+  if (!fs::exists(gguf) || !fs::exists(text)) {
+    MESSAGE("skipped: models/pretrained is absent (scripts/fetch-models.sh)");
+    return;
+  }
+  TempDir dir;
+  const auto config = parse_experiment("name: m\nmodel: " + gguf.string() + "\ndata: {text: " + text.string() +
+                                           ", tokens: 8}\nsweep:\n  weights: [none, \"int4:per_group(32)\"]\n  layers: [\"0-1\"]\n",
+                                       dir.path / "m.yaml");
+  run_experiment(config, options(dir.path / "m.h5", 2));
+  const auto table = read_results(dir.path / "m.h5");
+  REQUIRE(table.rows.size() == 2);
+  // Columns: weights, layers, weights_bits, ppl, ref_ppl, delta_ppl, kl_mean, kl_p99, kl_max, top1, ...
+  CHECK(table.columns[3].name == "ppl");
+  CHECK(std::get<double>(table.rows[0].cells[6]) == 0.0);  // none: KL 0
+  CHECK(std::get<double>(table.rows[0].cells[5]) == 0.0);  // delta ppl 0
+
+  // int4 groups of 32 in blocks 0 and 1 only, computed directly.
+  const auto file = bitsim::models::GgufFile::open(gguf.string());
+  const auto model = bitsim::models::LlamaModel::from_gguf(file);
+  auto ids = bitsim::models::ByteBpeTokenizer::from_gguf(file).encode(read(text));
+  ids.resize(8);
+  bitsim::models::LlamaSession reference(model, {});
+  const auto ref = reference.forward(ids);
+  bitsim::models::Numerics numerics;
+  numerics.quant = {{"weight.blk.0.*", bitsim::sim::parse_quant_spec("int4:per_group(32)")},
+                    {"weight.blk.1.*", bitsim::sim::parse_quant_spec("int4:per_group(32)")}};
+  bitsim::models::LlamaSession session(model, numerics);
+  const auto m = bitsim::models::next_token_metrics(ref, session.forward(ids), ids);
+  const auto& row = table.rows[1];
+  CHECK(std::get<std::string>(row.cells[1]) == "0-1");
+  CHECK(std::get<double>(row.cells[3]) == m.perplexity);
+  CHECK(std::get<double>(row.cells[6]) == m.kl_mean);
+  CHECK(m.kl_mean > 0);
+}
