@@ -27,12 +27,11 @@
 #include "models/eval/embedding_metrics.hpp"
 #include "models/eval/greedy.hpp"
 #include "models/eval/layer_profile.hpp"
-#include "models/tokenizers/byte_tokenizer.hpp"
-#include "models/tokenizers/tokenizer_json.hpp"
 #include "models/tokenizers/wordpiece.hpp"
 #include "models/transformer/bert.hpp"
 #include "models/transformer/gpt2.hpp"
 #include "models/transformer/llama.hpp"
+#include "models/transformer/load_model.hpp"
 
 namespace bitsim::cli {
 namespace {
@@ -147,35 +146,10 @@ nlohmann::ordered_json json_number(double v) {
   return std::isinf(v) ? nlohmann::ordered_json(v > 0 ? "inf" : "-inf") : nlohmann::ordered_json(v);
 }
 
-// Which engine runs a checkpoint: GGUF files are Llama; safetensors are told apart by the
-// tensor names each architecture must hold.
-enum class Architecture { llama, gpt2, bert };
-
-Architecture detect_architecture(const std::string& path) {
-  if (path.ends_with(".gguf")) return Architecture::llama;
-  const auto f = models::SafetensorsFile::open(path);
-  for (const auto& t : f.tensors()) {
-    if (t.name.ends_with("embeddings.word_embeddings.weight")) return Architecture::bert;
-    if (t.name == "wte.weight" || t.name == "transformer.wte.weight") return Architecture::gpt2;
-  }
-  throw std::invalid_argument(path + ": neither a BERT encoder (embeddings.word_embeddings.weight) nor a GPT-2 decoder "
-                              "(wte.weight); model eval runs Llama GGUF files and BERT/GPT-2 safetensors checkpoints");
-}
-
-// A GPT-2 checkpoint's tokenizer: bytes when its metadata says "tokenizer": "bytes" (bitsim
-// train's checkpoints), else the tokenizer.json beside its weights.
-std::unique_ptr<models::Tokenizer> gpt2_tokenizer(const std::string& path) {
-  namespace fs = std::filesystem;
-  const auto meta = models::SafetensorsFile::open(path).metadata();  // a copy: the file is a temporary
-  if (const auto it = meta.find("tokenizer"); it != meta.end() && it->second == "bytes")
-    return std::make_unique<models::ByteTokenizer>();
-  const auto dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
-  const auto file = dir / "tokenizer.json";
-  if (!fs::exists(file))
-    throw std::invalid_argument(path + ": a GPT-2 checkpoint needs \"tokenizer\": \"bytes\" in its metadata or a "
-                                "tokenizer.json beside its weights to tokenize text");
-  return std::make_unique<models::ByteBpeTokenizer>(models::byte_bpe_from_tokenizer_json(file.string()));
-}
+// Which engine runs a checkpoint, and its tokenizer: models/transformer/load_model.hpp,
+// shared with the experiment runner.
+using models::Architecture;
+using models::detect_architecture;
 
 struct EvalOptions {
   std::string text;
@@ -282,40 +256,13 @@ void eval_decoder(const std::string& path, const Model& model, const models::Tok
   print_layer_profile(names, profiles);
 }
 
-// The encoder's sentences: the text's first N paragraphs (runs of non-blank lines joined by
-// spaces), each cut to 128 tokens with [SEP] kept last.
-std::vector<std::vector<std::int32_t>> paragraphs(const models::WordPieceTokenizer& tokenizer, const std::string& text, int count) {
-  std::vector<std::vector<std::int32_t>> out;
-  std::istringstream in(text);
-  std::string line, paragraph;
-  auto flush = [&] {
-    if (!paragraph.empty() && int(out.size()) < count) {
-      auto ids = tokenizer.encode(paragraph);
-      if (ids.size() > 128) {
-        ids.resize(127);
-        ids.push_back(tokenizer.sep());
-      }
-      out.push_back(std::move(ids));
-    }
-    paragraph.clear();
-  };
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) flush();
-    else paragraph += (paragraph.empty() ? "" : " ") + line;
-  }
-  flush();
-  return out;
-}
-
 // The encoder (BERT): embedding cosine and retrieval agreement of each weight spec.
 void eval_encoder(const std::string& path, const EvalOptions& o, const std::vector<models::Numerics>& numerics) {
-  namespace fs = std::filesystem;
   const auto variants = weight_variants(o.quant);
   if (o.sentences < 1) throw std::invalid_argument("--sentences must be at least 1");
-  const auto dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
-  const auto tokenizer = models::WordPieceTokenizer::from_vocab_file((dir / "vocab.txt").string());
-  const auto model = models::BertModel::from_directory(dir.string());
-  const auto sentences = paragraphs(tokenizer, read_text(o.text), o.sentences);
+  const auto tokenizer = models::encoder_tokenizer(path);
+  const auto model = models::BertModel::from_directory(models::checkpoint_folder(path).string());
+  const auto sentences = models::encoder_sentences(tokenizer, read_text(o.text), o.sentences);
   if (sentences.empty()) throw std::invalid_argument(o.text + " holds no text");
 
   auto embed_all = [&](const models::Numerics& n, std::vector<std::vector<double>>* profile) {
@@ -376,7 +323,7 @@ void run_eval(const std::string& path, const EvalOptions& o) {
       break;
     }
     case Architecture::gpt2: {
-      const auto tokenizer = gpt2_tokenizer(path);
+      const auto tokenizer = models::decoder_tokenizer(path);
       eval_decoder<models::Gpt2Session>(path, models::Gpt2Model::from_safetensors(path), *tokenizer, o, numerics);
       break;
     }
@@ -421,7 +368,7 @@ void run_generate(const std::string& path, const std::string& prompt, int tokens
       break;
     }
     case Architecture::gpt2: {
-      const auto tokenizer = gpt2_tokenizer(path);
+      const auto tokenizer = models::decoder_tokenizer(path);
       generate_with<models::Gpt2Session>(models::Gpt2Model::from_safetensors(path), *tokenizer, prompt,
                                          tokenizer->encode(prompt), tokens, numerics, json);
       break;

@@ -25,7 +25,7 @@ void add_validate_command(CLI::App& app) {
                 axes.empty() ? "" : " from ", axes.c_str(), config.metrics.size(), config.output.c_str());
     // The file is valid either way; running it needs the inputs.
     if (config.source == experiments::SourceKind::model)
-      for (const auto& input : {config.model.gguf, config.model.text})
+      for (const auto& input : {config.model.path, config.model.text})
         if (!std::filesystem::exists(input))
           std::fprintf(stderr, "note: %s does not exist yet (the bundled model and text come with scripts/fetch-models.sh)\n",
                        input.c_str());

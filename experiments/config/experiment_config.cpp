@@ -9,7 +9,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "experiments/config/layer_selection.hpp"
-#include "models/io/gguf.hpp"
 #include "sim/gemm/accum_spec.hpp"
 #include "sim/quant/quant_spec.hpp"
 #include "sim/quant/quantize.hpp"
@@ -134,6 +133,8 @@ std::optional<Distribution> parse_distribution(const std::string& name) {
 }
 
 const std::string kDistributions = "gaussian, laplace, student_t, with_outliers";
+const std::string kModelChoices = "smollm2, minilm, a Llama .gguf file, a GPT-2 or BERT safetensors checkpoint (file or folder), "
+                                  "or a synthetic source (" + kDistributions + ")";
 
 void read_synthetic(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
   c.source = SourceKind::synthetic;
@@ -187,9 +188,9 @@ void read_synthetic(const Reader& r, const YAML::Node& node, ExperimentConfig& c
 }
 
 void read_model(const Reader& r, const YAML::Node& node, ExperimentConfig& c, const std::filesystem::path& base) {
-  if (!node) r.fail(YAML::Mark(), "missing key 'model' (smollm2, a .gguf file, or a synthetic source: " + kDistributions + ")");
+  if (!node) r.fail(YAML::Mark(), "missing key 'model' (" + kModelChoices + ")");
   if (node.IsMap()) {
-    if (!node["synthetic"]) r.fail(node, "a model mapping describes a synthetic tensor and needs the key 'synthetic' (" + kDistributions + "); write a pretrained model as `model: smollm2` or `model: path/to/file.gguf`");
+    if (!node["synthetic"]) r.fail(node, "a model mapping describes a synthetic tensor and needs the key 'synthetic' (" + kDistributions + "); write a pretrained model as `model: smollm2`, `model: minilm` or `model: path/to/checkpoint`");
     read_synthetic(r, node, c);
     return;
   }
@@ -199,17 +200,32 @@ void read_model(const Reader& r, const YAML::Node& node, ExperimentConfig& c, co
     return;
   }
   c.source = SourceKind::model;
-  c.model.name = name;
+  auto& m = c.model;
+  m.name = name;
+  const auto pretrained = [&] { return find_pretrained(base).value_or("models/pretrained"); };
+  const auto resolved = [&] { return std::filesystem::path(name).is_absolute() ? std::filesystem::path(name) : base / name; };
+  std::error_code ec;
   if (name == "smollm2") {
-    const auto pretrained = find_pretrained(base);
-    c.model.gguf = pretrained.value_or("models/pretrained") / "smollm2-135m-instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf";
+    m.path = pretrained() / "smollm2-135m-instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf";
+    m.architecture = models::Architecture::llama;
+  } else if (name == "minilm") {
+    m.path = pretrained() / "all-minilm-l6-v2";
+    m.architecture = models::Architecture::bert;
   } else if (name.ends_with(".gguf")) {
-    c.model.gguf = std::filesystem::path(name).is_absolute() ? std::filesystem::path(name) : base / name;
-  } else if (name.ends_with(".safetensors")) {
-    r.fail(node, "safetensors models cannot run in experiments yet (only Llama-architecture GGUF files); valid: smollm2, a .gguf file, or a synthetic source (" + kDistributions + ")");
+    m.path = resolved();
+    m.architecture = models::Architecture::llama;
+  } else if (std::filesystem::exists(resolved(), ec)) {
+    m.path = resolved();
   } else {
-    r.fail(node, "unknown model '" + name + "'; valid: smollm2, a path ending in .gguf, or a synthetic source (" + kDistributions + ")");
+    r.fail(node, "unknown model '" + name + "' (no such file or folder); valid: " + kModelChoices);
   }
+  if (!std::filesystem::exists(m.path, ec)) return;  // a bundled model not installed yet: checked when run
+  try {
+    m.dims = models::read_model_dims(m.path.string());
+  } catch (const std::exception& e) {
+    r.fail(node, "model '" + name + "': " + e.what());
+  }
+  m.architecture = m.dims->architecture;
 }
 
 void read_data(const Reader& r, const YAML::Node& node, ExperimentConfig& c, const std::filesystem::path& base) {
@@ -220,13 +236,20 @@ void read_data(const Reader& r, const YAML::Node& node, ExperimentConfig& c, con
   auto& m = c.model;
   m.text_name = "austen";
   if (node) {
-    r.check_map(node, "data", {"text", "tokens", "per_layer"});
+    r.check_map(node, "data", {"text", "tokens", "sentences", "per_layer"});
+    const std::string kind = std::string(models::architecture_name(m.architecture)) + (m.decoder() ? " decoder" : " encoder");
     if (node["text"]) m.text_name = r.scalar(node["text"], "data.text");
-    if (node["tokens"]) m.tokens = r.integer(node["tokens"], "data.tokens", 2);
-    if (node["per_layer"]) {
-      m.per_layer = r.boolean(node["per_layer"], "data.per_layer");
-      if (m.per_layer) r.fail(node["per_layer"], "data.per_layer: per-layer arrays are not available yet; valid: false");
+    if (node["tokens"]) {
+      if (!m.decoder()) r.fail(node["tokens"], "data.tokens applies to decoders; '" + m.name + "' is a " + kind + ": use data.sentences (the text's first N paragraphs)");
+      m.tokens = r.integer(node["tokens"], "data.tokens", 2);
+      if (m.dims && m.dims->context > 0 && m.tokens > m.dims->context)
+        r.fail(node["tokens"], "data.tokens = " + std::to_string(m.tokens) + " exceeds the model's " + std::to_string(m.dims->context) + " positions");
     }
+    if (node["sentences"]) {
+      if (m.decoder()) r.fail(node["sentences"], "data.sentences applies to encoders; '" + m.name + "' is a " + kind + ": use data.tokens");
+      m.sentences = r.integer(node["sentences"], "data.sentences", 1);
+    }
+    if (node["per_layer"]) m.per_layer = r.boolean(node["per_layer"], "data.per_layer");
   }
   if (m.text_name == "austen") {
     const auto pretrained = find_pretrained(base);
@@ -248,8 +271,8 @@ void dry_run(const Reader& r, const YAML::Node& node, const sim::QuantSpec& spec
 }
 
 void read_sweep(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
-  if (!node) r.fail(YAML::Mark(), "missing key 'sweep' (the axes of the grid; valid axes: " + join(axis_names(c.source)) + ")");
-  const auto& valid = axis_names(c.source);
+  if (!node) r.fail(YAML::Mark(), "missing key 'sweep' (the axes of the grid; valid axes: " + join(axis_names(c)) + ")");
+  const auto valid = axis_names(c);
   r.check_map(node, "sweep", valid);
   for (const auto& entry : node) {
     Axis axis;
@@ -296,24 +319,12 @@ void read_sweep(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
 
 // Model sources whose file is present: the specs must fit the model's dimensions (Hadamard
 // blocks dividing the rows, channel axes in range) and `layers` must name existing blocks.
-// Only the GGUF header is read (no weights), so this stays quick.
+// Only headers and config are read (models::read_model_dims, no weights), so this stays quick.
 void check_against_model(const Reader& r, const ExperimentConfig& c) {
-  std::error_code ec;
-  if (c.source != SourceKind::model || !std::filesystem::exists(c.model.gguf, ec)) return;
-  std::int64_t d_model = 0, d_ff = 0, blocks = 0, heads = 0, kv_heads = 0;
-  try {
-    const auto file = models::GgufFile::open(c.model.gguf.string());
-    const auto arch = file.metadata("general.architecture").as_string("general.architecture");
-    auto integer = [&](const std::string& key) { return file.metadata(arch + "." + key).as_int(arch + "." + key); };
-    d_model = integer("embedding_length");
-    d_ff = integer("feed_forward_length");
-    blocks = integer("block_count");
-    heads = integer("attention.head_count");
-    kv_heads = file.find_metadata(arch + ".attention.head_count_kv") ? integer("attention.head_count_kv") : heads;
-  } catch (const std::exception& e) {
-    r.fail(YAML::Mark(), "model '" + c.model.name + "': " + e.what());
-  }
-  const std::int64_t head_dim = heads > 0 ? d_model / heads : d_model;
+  if (c.source != SourceKind::model || !c.model.dims) return;
+  const auto& dims = *c.model.dims;
+  const std::int64_t d_model = dims.d_model, d_ff = dims.d_ff, blocks = dims.layers, kv_heads = dims.kv_heads;
+  const std::int64_t head_dim = dims.head_dim();
   for (const auto& axis : c.axes) {
     std::vector<sim::Shape> shapes;  // the tensors the role quantizes, up to their row count
     if (axis.name == "weights" || axis.name == "activations") shapes = {{2, d_model}, {2, d_ff}};
@@ -409,6 +420,27 @@ std::vector<FilterEntry> read_filters(const Reader& r, const YAML::Node& node, c
   return out;
 }
 
+const std::vector<std::string> kDecoderMetrics = {"ppl", "ref_ppl", "delta_ppl", "kl_mean", "kl_p99", "kl_max", "top1",
+                                                  "logits_sqnr_db", "nonfinite_rows"};
+const std::vector<std::string> kEncoderMetrics = {"cosine_mean", "cosine_min", "retrieval_top1", "retrieval_mrr"};
+const std::vector<std::string> kTensorMetrics = {"mse", "rmse", "bias", "max_abs", "max_rel", "sqnr_db", "cosine", "nonfinite"};
+const std::vector<std::string> kGemmMetrics = {"gemm_mse", "gemm_max_abs", "gemm_sqnr_db", "gemm_cosine", "accum_sqnr_db", "accum_max_abs"};
+
+// What a source is, for messages: "a synthetic tensor", "a gpt2 decoder (path)".
+std::string source_kind(const ExperimentConfig& c) {
+  if (c.source == SourceKind::synthetic) return c.synthetic.gemm_n > 0 ? "a synthetic tensor with a GEMM" : "a synthetic tensor without a GEMM (model.gemm_n = 0)";
+  return std::string("a ") + models::architecture_name(c.model.architecture) + (c.model.decoder() ? " decoder" : " encoder") + " ('" + c.model.name + "')";
+}
+
+// Which kind of source records a metric this source does not ("" for an unknown name).
+std::string other_kind_of_metric(const std::string& name) {
+  if (contains(kDecoderMetrics, name)) return "decoders (next-token metrics)";
+  if (contains(kEncoderMetrics, name)) return "encoders (sentence-embedding metrics)";
+  if (contains(kTensorMetrics, name)) return "synthetic tensors";
+  if (contains(kGemmMetrics, name)) return "synthetic tensors with a GEMM (model.gemm_n > 0)";
+  return "";
+}
+
 void read_metrics(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
   const auto valid = metric_names(c);
   if (!node) {
@@ -416,7 +448,11 @@ void read_metrics(const Reader& r, const YAML::Node& node, ExperimentConfig& c) 
     return;
   }
   for (const auto& [name, item] : r.values(node, "metrics")) {
-    if (!contains(valid, name)) r.fail(item, "unknown metric '" + name + "' for this source; valid: " + join(valid));
+    if (!contains(valid, name)) {
+      const auto other = other_kind_of_metric(name);
+      r.fail(item, (other.empty() ? "unknown metric '" + name + "'" : "metric '" + name + "' applies to " + other + ", not to " + source_kind(c)) +
+                       "; valid here: " + join(valid));
+    }
     if (contains(c.metrics, name)) r.fail(item, "metric '" + name + "' is listed twice");
     c.metrics.push_back(name);
   }
@@ -477,20 +513,18 @@ const Axis* ExperimentConfig::axis(const std::string& axis_name) const {
   return nullptr;
 }
 
-const std::vector<std::string>& axis_names(SourceKind source) {
-  static const std::vector<std::string> model = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs",
-                                                 "logits", "accum", "layers", "seed"};
-  static const std::vector<std::string> synthetic = {"weights", "activations", "accum", "seed"};
-  return source == SourceKind::model ? model : synthetic;
+std::vector<std::string> axis_names(const ExperimentConfig& config) {
+  if (config.source == SourceKind::synthetic) return {"weights", "activations", "accum", "seed"};
+  std::vector<std::string> out = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs"};
+  if (config.model.decoder()) out.emplace_back("logits");
+  out.insert(out.end(), {"accum", "layers", "seed"});
+  return out;
 }
 
 std::vector<std::string> metric_names(const ExperimentConfig& config) {
-  if (config.source == SourceKind::model)
-    return {"ppl", "ref_ppl", "delta_ppl", "kl_mean", "kl_p99", "kl_max", "top1", "logits_sqnr_db", "nonfinite_rows"};
-  std::vector<std::string> out = {"mse", "rmse", "bias", "max_abs", "max_rel", "sqnr_db", "cosine", "nonfinite"};
-  if (config.synthetic.gemm_n > 0)
-    for (const char* m : {"gemm_mse", "gemm_max_abs", "gemm_sqnr_db", "gemm_cosine", "accum_sqnr_db", "accum_max_abs"})
-      out.emplace_back(m);
+  if (config.source == SourceKind::model) return config.model.decoder() ? kDecoderMetrics : kEncoderMetrics;
+  auto out = kTensorMetrics;
+  if (config.synthetic.gemm_n > 0) out.insert(out.end(), kGemmMetrics.begin(), kGemmMetrics.end());
   return out;
 }
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "models/transformer/load_model.hpp"
+
 namespace bitsim::experiments {
 
 class ConfigError : public std::invalid_argument {
@@ -43,12 +45,16 @@ struct SyntheticSource {
 };
 
 struct ModelSource {
-  std::string name;                 // "smollm2" or the file as written
-  std::filesystem::path gguf;       // resolved path
+  std::string name;                 // "smollm2", "minilm" or the checkpoint as written
+  std::filesystem::path path;       // resolved checkpoint: a .gguf file, a safetensors file or folder
+  models::Architecture architecture = models::Architecture::llama;  // which engine runs it
+  std::optional<models::ModelDims> dims;  // read from the checkpoint's headers when it exists
   std::filesystem::path text;       // resolved evaluation text
   std::string text_name;            // "austen" or the file as written
-  std::int64_t tokens = 64;
-  bool per_layer = false;           // record a per-layer array (not yet available)
+  std::int64_t tokens = 64;         // decoders: the first N tokens of the text
+  std::int64_t sentences = 32;      // encoders: the first N paragraphs of the text
+  bool per_layer = false;           // record `sqnr_per_layer` (one SQNR per block) per point
+  bool decoder() const { return models::is_decoder(architecture); }
 };
 
 // One sweep axis: its name and values as written (QuantSpec / AccumSpec strings, layer
@@ -87,8 +93,8 @@ struct ExperimentConfig {
   const Axis* axis(const std::string& name) const;
 };
 
-// The axis names a source accepts, in their canonical column order.
-const std::vector<std::string>& axis_names(SourceKind source);
+// The axis names a source accepts, in their canonical column order (encoders have no logits).
+std::vector<std::string> axis_names(const ExperimentConfig& config);
 // The metrics a source can record (the default list when `metrics` is absent).
 std::vector<std::string> metric_names(const ExperimentConfig& config);
 

@@ -10,11 +10,15 @@
 #include "experiments/runner/synthetic_tensor.hpp"
 #include "formats/block/block_format.hpp"
 #include "formats/format.hpp"
+#include "models/eval/embedding_metrics.hpp"
+#include "models/eval/layer_profile.hpp"
 #include "models/eval/next_token_metrics.hpp"
 #include "models/io/gguf.hpp"
 #include "models/io/load_error.hpp"
-#include "models/tokenizers/byte_bpe.hpp"
+#include "models/transformer/bert.hpp"
+#include "models/transformer/gpt2.hpp"
 #include "models/transformer/llama.hpp"
+#include "models/transformer/load_model.hpp"
 #include "sim/gemm/gemm.hpp"
 #include "sim/metrics/metrics.hpp"
 #include "sim/quant/quantize.hpp"
@@ -51,7 +55,7 @@ class SyntheticEvaluator final : public Evaluator {
   }
   bool parallel_points() const override { return true; }
 
-  std::vector<Cell> metrics(const GridPoint& point) const override {
+  PointMetrics evaluate(const GridPoint& point) const override {
     const auto xq = sim::fake_quantize(x_, point_quant_spec(point, "weights"), 0);
     const auto t = sim::compare(x_, xq);
     std::vector<std::pair<std::string, double>> all = {
@@ -66,7 +70,7 @@ class SyntheticEvaluator final : public Evaluator {
                              {"gemm_cosine", g.cosine}, {"accum_sqnr_db", accumulation_only.sqnr_db},
                              {"accum_max_abs", accumulation_only.max_abs}});
     }
-    return select(config_, all);
+    return {select(config_, all), {}};
   }
 
  private:
@@ -117,46 +121,119 @@ models::Numerics point_numerics(const GridPoint& point, int layers) {
   return n;
 }
 
-// A Llama GGUF on the first `tokens` tokens of a text; the FP32 logits are computed once.
-class ModelEvaluator final : public Evaluator {
+// The per-layer array of a point: one SQNR (dB) per block against the reference's.
+constexpr const char* kLayerArray = "sqnr_per_layer";
+
+// A decoder (Llama GGUF, GPT-2 safetensors) on the first `tokens` tokens of a text; the
+// FP32 logits (and block outputs, with per_layer) are computed once.
+template <class Model, class Session>
+class DecoderEvaluator final : public Evaluator {
  public:
-  explicit ModelEvaluator(const ExperimentConfig& config) : config_(config) {
+  DecoderEvaluator(const ExperimentConfig& config, Model model, std::vector<std::int32_t> tokens)
+      : config_(config), model_(std::move(model)), tokens_(std::move(tokens)) {
     const auto& m = config.model;
-    if (!std::filesystem::exists(m.gguf))
-      throw std::invalid_argument("model file '" + m.gguf.string() + "' not found" +
-                                  (m.name == "smollm2" ? " (install the bundled model with scripts/fetch-models.sh)" : ""));
-    try {
-      const auto file = models::GgufFile::open(m.gguf.string());
-      const auto tokenizer = models::ByteBpeTokenizer::from_gguf(file);
-      model_ = std::make_unique<models::LlamaModel>(models::LlamaModel::from_gguf(file));
-      tokens_ = tokenizer.encode(read_text(m.text));
-    } catch (const models::LoadError& e) {
-      throw std::invalid_argument(e.what());
-    }
     if (std::int64_t(tokens_.size()) < m.tokens)
       throw std::invalid_argument("the text '" + m.text.string() + "' has only " + std::to_string(tokens_.size()) +
                                   " tokens, fewer than data.tokens = " + std::to_string(m.tokens));
     tokens_.resize(std::size_t(m.tokens));
-    models::LlamaSession reference(*model_, models::Numerics{});
-    reference_ = reference.forward(tokens_);
+    Session reference(model_, models::Numerics{});
+    reference_ = reference.forward(tokens_, m.per_layer ? &reference_blocks_ : nullptr);
   }
   bool parallel_points() const override { return false; }
 
-  std::vector<Cell> metrics(const GridPoint& point) const override {
-    models::LlamaSession session(*model_, point_numerics(point, model_->config().layers));
-    const auto m = models::next_token_metrics(reference_, session.forward(tokens_), tokens_);
-    return select(config_, {{"ppl", m.perplexity}, {"ref_ppl", m.reference_perplexity},
-                            {"delta_ppl", m.perplexity - m.reference_perplexity}, {"kl_mean", m.kl_mean},
-                            {"kl_p99", m.kl_p99}, {"kl_max", m.kl_max}, {"top1", m.top1},
-                            {"logits_sqnr_db", m.logits_sqnr_db}, {"nonfinite_rows", double(m.nonfinite_rows)}});
+  PointMetrics evaluate(const GridPoint& point) const override {
+    Session session(model_, point_numerics(point, model_.config().layers));
+    std::vector<sim::TensorF> blocks;
+    const auto logits = session.forward(tokens_, config_.model.per_layer ? &blocks : nullptr);
+    const auto m = models::next_token_metrics(reference_, logits, tokens_);
+    PointMetrics out;
+    out.cells = select(config_, {{"ppl", m.perplexity}, {"ref_ppl", m.reference_perplexity},
+                                 {"delta_ppl", m.perplexity - m.reference_perplexity}, {"kl_mean", m.kl_mean},
+                                 {"kl_p99", m.kl_p99}, {"kl_max", m.kl_max}, {"top1", m.top1},
+                                 {"logits_sqnr_db", m.logits_sqnr_db}, {"nonfinite_rows", double(m.nonfinite_rows)}});
+    if (config_.model.per_layer) out.arrays.emplace_back(kLayerArray, models::layer_sqnr_db(reference_blocks_, blocks));
+    return out;
   }
 
  private:
   const ExperimentConfig& config_;
-  std::unique_ptr<models::LlamaModel> model_;
+  Model model_;
   std::vector<std::int32_t> tokens_;
   sim::TensorF reference_;
+  std::vector<sim::TensorF> reference_blocks_;
 };
+
+// A BERT encoder on the text's first `sentences` paragraphs: embedding metrics against the
+// FP32 embeddings (computed once); with per_layer, the block outputs of the first sentence
+// (as `bitsim model eval --per-layer` reports them).
+class EncoderEvaluator final : public Evaluator {
+ public:
+  explicit EncoderEvaluator(const ExperimentConfig& config)
+      : config_(config), model_(models::BertModel::from_directory(models::checkpoint_folder(config.model.path.string()).string())) {
+    const auto& m = config.model;
+    sentences_ = models::encoder_sentences(models::encoder_tokenizer(m.path.string()), read_text(m.text), int(m.sentences));
+    if (std::int64_t(sentences_.size()) < m.sentences)
+      throw std::invalid_argument("the text '" + m.text.string() + "' has only " + std::to_string(sentences_.size()) +
+                                  " paragraphs, fewer than data.sentences = " + std::to_string(m.sentences));
+    const models::BertSession reference(model_, models::Numerics{});
+    reference_ = embed_all(reference);
+    if (m.per_layer) (void)reference.encode(sentences_[0], &reference_blocks_);
+  }
+  bool parallel_points() const override { return false; }
+
+  PointMetrics evaluate(const GridPoint& point) const override {
+    const models::BertSession session(model_, point_numerics(point, model_.config().layers));
+    const auto m = models::embedding_metrics(reference_, embed_all(session));
+    PointMetrics out;
+    out.cells = select(config_, {{"cosine_mean", m.cosine_mean}, {"cosine_min", m.cosine_min},
+                                 {"retrieval_top1", m.retrieval_top1}, {"retrieval_mrr", m.retrieval_mrr}});
+    if (config_.model.per_layer) {
+      std::vector<sim::TensorF> blocks;
+      (void)session.encode(sentences_[0], &blocks);
+      out.arrays.emplace_back(kLayerArray, models::layer_sqnr_db(reference_blocks_, blocks));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<sim::TensorF> embed_all(const models::BertSession& session) const {
+    std::vector<sim::TensorF> out;
+    for (const auto& ids : sentences_) out.push_back(session.embed(ids));
+    return out;
+  }
+
+  const ExperimentConfig& config_;
+  models::BertModel model_;
+  std::vector<std::vector<std::int32_t>> sentences_;
+  std::vector<sim::TensorF> reference_, reference_blocks_;
+};
+
+// Loads the checkpoint with the engine load_model picks and computes the reference.
+std::unique_ptr<Evaluator> make_model_evaluator(const ExperimentConfig& config) {
+  const auto& m = config.model;
+  if (!std::filesystem::exists(m.path))
+    throw std::invalid_argument("model '" + m.path.string() + "' not found" +
+                                (m.name == "smollm2" || m.name == "minilm" ? " (install the bundled models with scripts/fetch-models.sh)" : ""));
+  const auto path = m.path.string();
+  try {
+    switch (models::detect_architecture(path)) {
+      case models::Architecture::llama: {
+        auto tokens = models::decoder_tokenizer(path)->encode(read_text(m.text));
+        return std::make_unique<DecoderEvaluator<models::LlamaModel, models::LlamaSession>>(
+            config, models::LlamaModel::from_gguf(models::GgufFile::open(path)), std::move(tokens));
+      }
+      case models::Architecture::gpt2: {
+        auto tokens = models::decoder_tokenizer(path)->encode(read_text(m.text));
+        return std::make_unique<DecoderEvaluator<models::Gpt2Model, models::Gpt2Session>>(
+            config, models::Gpt2Model::from_safetensors(path), std::move(tokens));
+      }
+      case models::Architecture::bert: return std::make_unique<EncoderEvaluator>(config);
+    }
+  } catch (const models::LoadError& e) {
+    throw std::invalid_argument(e.what());
+  }
+  throw std::logic_error("unknown architecture");
+}
 
 const char* const kBitsAxes[] = {"weights", "activations"};
 
@@ -204,13 +281,14 @@ PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& eval
   }
   for (const char* role : kBitsAxes)
     if (config.axis(role)) r.cells.emplace_back(bits_per_element(sim::parse_quant_spec(point.value(role, "none"))));
-  auto metrics = evaluator.metrics(point);
-  r.cells.insert(r.cells.end(), std::make_move_iterator(metrics.begin()), std::make_move_iterator(metrics.end()));
+  auto metrics = evaluator.evaluate(point);
+  r.cells.insert(r.cells.end(), std::make_move_iterator(metrics.cells.begin()), std::make_move_iterator(metrics.cells.end()));
+  r.arrays = std::move(metrics.arrays);
   return r;
 }
 
 std::unique_ptr<Evaluator> make_evaluator(const ExperimentConfig& config) {
-  if (config.source == SourceKind::model) return std::make_unique<ModelEvaluator>(config);
+  if (config.source == SourceKind::model) return make_model_evaluator(config);
   return std::make_unique<SyntheticEvaluator>(config);
 }
 

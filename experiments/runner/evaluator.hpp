@@ -1,11 +1,12 @@
 #pragma once
 // Evaluates grid points: the per-source work behind `bitsim run`. An evaluator computes
 // its reference once (the synthetic tensor and its exact GEMM, or the model's FP32
-// logits on the evaluation tokens) and then any point, from any thread.
+// logits / embeddings on the evaluation text) and then any point, from any thread.
 //
 // Columns of the results table, in order: one per sweep axis (text; `seed` an integer),
 // `weights_bits` / `activations_bits` (storage bits per element, scales included) when
-// those axes exist, then the config's metrics (real; counts integer).
+// those axes exist, then the config's metrics (real; counts integer). Model sources with
+// data.per_layer also give each point the array `sqnr_per_layer` (one SQNR per block).
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,14 +19,20 @@
 
 namespace bitsim::experiments {
 
+// What one point measured: the metric cells (config.metrics order) and per-point arrays.
+struct PointMetrics {
+  std::vector<Cell> cells;
+  std::vector<std::pair<std::string, std::vector<double>>> arrays;
+};
+
 class Evaluator {
  public:
   virtual ~Evaluator() = default;
   // Whether points may run concurrently. Model points run one at a time, each using every
   // thread inside its kernels (a session holds a copy of the weights).
   virtual bool parallel_points() const = 0;
-  // The metric cells of one point (config.metrics order). Thread-safe.
-  virtual std::vector<Cell> metrics(const GridPoint& point) const = 0;
+  // The metric cells and arrays of one point. Thread-safe.
+  virtual PointMetrics evaluate(const GridPoint& point) const = 0;
 };
 
 // Builds the evaluator for the config's source (loads the model and computes the
@@ -34,7 +41,7 @@ std::unique_ptr<Evaluator> make_evaluator(const ExperimentConfig& config);
 
 std::vector<Column> results_schema(const ExperimentConfig& config);
 
-// A full row: axis cells, bits cells, then `evaluator.metrics(point)`.
+// A full row: axis cells, bits cells, then `evaluator.evaluate(point)`'s cells and arrays.
 PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& evaluator, const GridPoint& point);
 
 // A point's spec for a role axis ("none" / "default" when the sweep lacks the axis), with

@@ -256,8 +256,9 @@ class Kernel {
                  std::uint64_t* offsets) const {
     const bool fast = Mode != Rounding::stochastic && fast_path_ != FastPath::none && !codes && !scales && !offsets;
     for (std::size_t b = first; b < last; ++b) {
-      const FastBlock fb = fast ? prepare(area_of(b)) : FastBlock{};
-      if (fb.plan) apply<Mode>(fb, area_of(b), out);
+      const BlockArea area = area_of(b);
+      const FastBlock fb = fast ? prepare(area) : FastBlock{};
+      if (fb.plan) apply<Mode>(fb, area, out);
       else run<Mode>(b, out, codes, scales, offsets);
     }
   }

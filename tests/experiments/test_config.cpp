@@ -72,7 +72,18 @@ TEST_CASE("bad experiment files name the file, line, column and the valid choice
       // a Hadamard block wider than the 64 columns.
       {kSynthetic + "sweep:\n  weights: [\"int8:per_channel(axis=2)\"]\n", {"x.yaml:4:13:", "cannot quantize a [rows, 64] tensor"}},
       {kSynthetic + "sweep:\n  weights: [\"int4:per_group(32):hadamard(block=128)\"]\n", {"x.yaml:4:13:", "[rows, 64]"}},
-      {"name: t\nmodel: model.safetensors\nsweep: {}\n", {"x.yaml:2:8:", "safetensors"}},
+      {"name: t\nmodel: model.safetensors\nsweep: {}\n", {"x.yaml:2:8:", "no such file or folder", "GPT-2 or BERT safetensors"}},
+      // Metrics, data keys and axes that do not fit the model kind (minilm is known to be an
+      // encoder without its files).
+      {"name: t\nmodel: minilm\nsweep: {}\nmetrics: [cosine_mean, ppl]\n", {"x.yaml:4:24:", "metric 'ppl' applies to decoders", "not to a bert encoder ('minilm')", "valid here: cosine_mean, cosine_min, retrieval_top1, retrieval_mrr"}},
+      {"name: t\nmodel: smollm2\nsweep: {}\nmetrics: [retrieval_mrr]\n", {"x.yaml:4:11:", "applies to encoders", "a llama decoder", "valid here: ppl"}},
+      {"name: t\nmodel: gaussian\nsweep: {}\nmetrics: [kl_mean]\n", {"x.yaml:4:11:", "applies to decoders", "not to a synthetic tensor", "valid here: mse"}},
+      {"name: t\nmodel: gaussian\nsweep: {}\nmetrics: [gemm_mse]\n", {"x.yaml:4:11:", "model.gemm_n > 0"}},
+      {"name: t\nmodel: minilm\ndata: {tokens: 8}\nsweep: {}\n", {"x.yaml:3:16:", "data.tokens applies to decoders", "data.sentences"}},
+      {"name: t\nmodel: smollm2\ndata: {sentences: 8}\nsweep: {}\n", {"x.yaml:3:19:", "data.sentences applies to encoders"}},
+      {"name: t\nmodel: minilm\ndata: {sentences: 0}\nsweep: {}\n", {"x.yaml:3:19:", "at least 1"}},
+      {"name: t\nmodel: minilm\nsweep: {logits: [bf16]}\n", {"x.yaml:3:9:", "unknown key 'logits' in sweep", "attn_probs, accum"}},
+      {"name: t\nmodel: smollm2\ndata: {per_layer: yes}\nsweep: {}\n", {"x.yaml:3:19:", "true or false"}},
       {kSynthetic + "checkpoint: {points: 0}\nsweep: {}\n", {"x.yaml:3:22:", "at least 1"}},
   };
   for (const auto& c : cases) {
@@ -101,7 +112,9 @@ TEST_CASE("defaults of a minimal file") {
   CHECK(model.source == SourceKind::model);
   CHECK(model.model.tokens == 64);
   CHECK(model.model.text_name == "austen");
-  CHECK(model.model.gguf.filename() == "SmolLM2-135M-Instruct.Q4_1.gguf");
+  CHECK(model.model.path.filename() == "SmolLM2-135M-Instruct.Q4_1.gguf");
+  CHECK(model.model.architecture == bitsim::models::Architecture::llama);
+  CHECK_FALSE(model.model.per_layer);
   CHECK(model.model.text.filename() == "prideprejudice.txt");
   CHECK(model.metrics.front() == "ppl");
 }
@@ -227,4 +240,31 @@ TEST_CASE("model sources: specs and layers are checked against the model's dimen
   CHECK(message.find("x.yaml:4:17:") != std::string::npos);
   CHECK(message.find("has blocks 0-29") != std::string::npos);
   CHECK(expand_grid(parse(head + "  weights: [\"int4:per_group(32):hadamard(block=64)\"]\n  layers: [\"0-29\", output]\n")).size() == 2);
+}
+
+TEST_CASE("safetensors checkpoints: the engine and dimensions come from the file") {
+  const auto tiny = std::filesystem::path(BITSIM_TEST_DATA) / "models" / "tiny_gpt2";
+  const std::string head = "name: t\nmodel: " + tiny.string() + "\n";
+  const auto config = parse(head + "data: {text: " + (tiny / "sample.txt").string() + ", tokens: 16, per_layer: true}\nsweep: {weights: [bf16]}\n");
+  CHECK(config.model.architecture == bitsim::models::Architecture::gpt2);
+  REQUIRE(config.model.dims);
+  CHECK(config.model.dims->layers == 2);
+  CHECK(config.model.dims->d_model == 32);
+  CHECK(config.model.dims->context == 32);
+  CHECK(config.model.per_layer);
+  CHECK(config.metrics == metric_names(config));
+  CHECK(config.metrics.front() == "ppl");
+  // The tiny model has 32 positions, 2 blocks and d_model 32.
+  auto message = error_of(head + "data: {tokens: 33}\nsweep: {}\n");
+  CHECK(message.find("x.yaml:3:16:") != std::string::npos);
+  CHECK(message.find("exceeds the model's 32 positions") != std::string::npos);
+  message = error_of(head + "sweep: {layers: [\"0-2\"]}\n");
+  CHECK(message.find("has blocks 0-1") != std::string::npos);
+  message = error_of(head + "sweep: {weights: [\"int4:per_group(32):hadamard(block=64)\"]}\n");
+  CHECK(message.find("x.yaml:3:19:") != std::string::npos);
+  message = error_of(head + "sweep: {}\nmetrics: [cosine_min]\n");
+  CHECK(message.find("x.yaml:4:11: metric 'cosine_min' applies to encoders") != std::string::npos);
+  // A safetensors file of neither layout is reported at the model line.
+  message = error_of("name: t\nmodel: " + (std::filesystem::path(BITSIM_TEST_DATA) / "models").string() + "\nsweep: {}\n");
+  CHECK(message.find("x.yaml:2:8:") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 // The sweep runner: results independent of the thread count, shards merging to the
 // single run, resume after SIGKILL and after Ctrl-C (build/bitsim run as a child process),
-// MPI ranks gathering to one file, and the point codec. (SmolLM2: test_runner_model.cpp.)
+// MPI ranks gathering to one file, the point codec, and a safetensors GPT-2 (the tiny
+// test checkpoint) with per-layer arrays. (SmolLM2 and MiniLM: test_runner_model.cpp.)
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -27,6 +28,10 @@
 #include "experiments/runner/point_codec.hpp"
 #include "experiments/runner/runner.hpp"
 #include "experiments/runner/synthetic_tensor.hpp"
+#include "models/eval/layer_profile.hpp"
+#include "models/eval/next_token_metrics.hpp"
+#include "models/tokenizers/tokenizer_json.hpp"
+#include "models/transformer/gpt2.hpp"
 #include "sim/metrics/metrics.hpp"
 #include "sim/quant/quantize.hpp"
 
@@ -84,6 +89,12 @@ void check_same_results(const fs::path& a, const fs::path& b) {
       else CHECK(u == v);
     }
     REQUIRE(x.rows[r].arrays.size() == y.rows[r].arrays.size());
+    for (std::size_t a = 0; a < x.rows[r].arrays.size(); ++a) {
+      CHECK(x.rows[r].arrays[a].first == y.rows[r].arrays[a].first);
+      const auto &u = x.rows[r].arrays[a].second, &v = y.rows[r].arrays[a].second;
+      REQUIRE(u.size() == v.size());
+      for (std::size_t i = 0; i < u.size(); ++i) CHECK(std::bit_cast<std::uint64_t>(u[i]) == std::bit_cast<std::uint64_t>(v[i]));
+    }
   }
 }
 
@@ -370,4 +381,65 @@ TEST_CASE("synthetic tensors: moments of each distribution, outlier channels, re
   CHECK(synthetic_tensor(s, 1).to_vector() != x.to_vector());
   s.seed = 1;
   CHECK(synthetic_tensor(s, 0).to_vector() != x.to_vector());
+}
+
+TEST_CASE("a GPT-2 safetensors checkpoint with per_layer: metrics and sqnr_per_layer equal a direct run") {
+  TempDir dir;
+  const fs::path tiny = fs::path(BITSIM_TEST_DATA) / "models" / "tiny_gpt2";
+  const auto yaml = dir.write("gpt2.yaml", "name: gpt2\nmodel: " + tiny.string() + "\ndata: {text: " + (tiny / "sample.txt").string() +
+                                               ", tokens: 16, per_layer: true}\nsweep:\n  weights: [none, bf16, \"int4:per_channel\"]\n"
+                                               "  layers: [all, \"1\"]\n");
+  const auto config = load_experiment(yaml);
+  const auto one = run_experiment(config, options(dir.path / "t1.h5", 1));
+  run_experiment(config, options(dir.path / "t2.h5", 2));
+  CHECK(one.evaluated == 6);
+  check_same_results(dir.path / "t1.h5", dir.path / "t2.h5");
+
+  const auto table = read_results(dir.path / "t1.h5");
+  CHECK(table.info.device == "cpu");  // RunInfo.device is written with the environment
+  REQUIRE(table.rows.size() == 6);
+  // Columns: weights, layers, weights_bits, ppl, ref_ppl, delta_ppl, kl_mean, ...
+  REQUIRE(table.columns[3].name == "ppl");
+  REQUIRE(table.columns[6].name == "kl_mean");
+  for (const auto& row : table.rows) {
+    REQUIRE(row.arrays.size() == 1);
+    CHECK(row.arrays[0].first == "sqnr_per_layer");
+    CHECK(row.arrays[0].second.size() == 2);  // one per block
+  }
+  // The identity point: KL 0, and the reference's block outputs exactly (infinite SQNR).
+  CHECK(std::get<double>(table.rows[0].cells[6]) == 0.0);
+  for (double v : table.rows[0].arrays[0].second) CHECK(std::isinf(v));
+
+  // Point 5 = int4 per channel in block 1 only, computed directly: block 0 is untouched.
+  const auto model = bitsim::models::Gpt2Model::from_safetensors(tiny.string());
+  auto ids = bitsim::models::byte_bpe_from_tokenizer_json((tiny / "tokenizer.json").string()).encode(read(tiny / "sample.txt"));
+  REQUIRE(ids.size() >= 16);
+  ids.resize(16);
+  std::vector<bitsim::sim::TensorF> ref_blocks, blocks;
+  bitsim::models::Gpt2Session reference(model, {});
+  const auto ref = reference.forward(ids, &ref_blocks);
+  bitsim::models::Numerics numerics;
+  numerics.quant = {{"weight.blk.1.*", bitsim::sim::parse_quant_spec("int4:per_channel")}};
+  bitsim::models::Gpt2Session session(model, numerics);
+  const auto m = bitsim::models::next_token_metrics(ref, session.forward(ids, &blocks), ids);
+  const auto profile = bitsim::models::layer_sqnr_db(ref_blocks, blocks);
+  const auto& row = table.rows[5];
+  CHECK(std::get<std::string>(row.cells[0]) == "int4:per_channel");
+  CHECK(std::get<std::string>(row.cells[1]) == "1");
+  CHECK(std::get<double>(row.cells[3]) == m.perplexity);
+  CHECK(std::get<double>(row.cells[6]) == m.kl_mean);
+  CHECK(m.kl_mean > 0);
+  CHECK(row.arrays[0].second == profile);
+  CHECK(std::isinf(profile[0]));
+  CHECK(std::isfinite(profile[1]));
+  // bf16 everywhere loses less than int4 at every block.
+  for (std::size_t b = 0; b < 2; ++b) CHECK(table.rows[2].arrays[0].second[b] > table.rows[4].arrays[0].second[b]);
+
+  // bitsim report draws the per-layer heat map from the arrays (its data file at least;
+  // the images need gnuplot).
+  const auto plots = dir.path / "plots";
+  CHECK(spawn({BITSIM_CLI, "report", (dir.path / "t1.h5").string(), "--plots", plots.string(), "--where", "weights!=none"},
+              dir.path / "report.log").wait() == 0);
+  CAPTURE(read(dir.path / "report.log"));
+  CHECK(fs::exists(plots / "layer_heatmap.dat"));
 }

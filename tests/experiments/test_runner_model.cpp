@@ -1,5 +1,6 @@
-// A small SmolLM2 run through the runner, checked against a direct forward pass with the
-// same rules (the identity point has KL 0). Skipped without models/pretrained.
+// Small SmolLM2 and MiniLM runs through the runner, checked against direct forward passes
+// with the same rules (the identity point has KL 0 / cosine 1). Skipped without
+// models/pretrained.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -11,7 +12,11 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/results/results_file.hpp"
 #include "experiments/runner/runner.hpp"
+#include "models/eval/embedding_metrics.hpp"
+#include "models/eval/layer_profile.hpp"
 #include "models/eval/next_token_metrics.hpp"
+#include "models/transformer/bert.hpp"
+#include "models/transformer/load_model.hpp"
 #include "models/io/gguf.hpp"
 #include "models/tokenizers/byte_bpe.hpp"
 #include "models/transformer/llama.hpp"
@@ -88,4 +93,48 @@ TEST_CASE("SmolLM2: the runner's metrics equal a direct forward pass") {
   CHECK(std::get<double>(row.cells[3]) == m.perplexity);
   CHECK(std::get<double>(row.cells[6]) == m.kl_mean);
   CHECK(m.kl_mean > 0);
+}
+
+TEST_CASE("MiniLM: embedding metrics and per-layer SQNR equal a direct run") {
+  const fs::path dir_model = fs::path(BITSIM_PRETRAINED) / "all-minilm-l6-v2";
+  const fs::path text = fs::path(BITSIM_PRETRAINED) / "texts" / "janeausten" / "prideprejudice.txt";
+  if (!fs::exists(dir_model / "model.safetensors") || !fs::exists(text)) {
+    MESSAGE("skipped: models/pretrained is absent (scripts/fetch-models.sh)");
+    return;
+  }
+  TempDir dir;
+  const auto config = parse_experiment("name: e\nmodel: minilm\ndata: {text: " + text.string() +
+                                           ", sentences: 6, per_layer: true}\nsweep:\n  weights: [none, \"int4:per_channel\"]\n",
+                                       dir.path / "e.yaml");
+  CHECK(config.model.architecture == bitsim::models::Architecture::bert);
+  CHECK(config.metrics == std::vector<std::string>{"cosine_mean", "cosine_min", "retrieval_top1", "retrieval_mrr"});
+  run_experiment(config, options(dir.path / "e.h5", 2));
+  const auto table = read_results(dir.path / "e.h5");
+  REQUIRE(table.rows.size() == 2);
+  CHECK(table.columns[2].name == "cosine_mean");
+  CHECK(std::get<double>(table.rows[0].cells[2]) == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(std::get<double>(table.rows[0].cells[4]) == 1.0);  // retrieval top-1 kept
+  REQUIRE(table.rows[1].arrays.size() == 1);
+  CHECK(table.rows[1].arrays[0].first == "sqnr_per_layer");
+
+  const auto model = bitsim::models::BertModel::from_directory(dir_model.string());
+  const auto sentences = bitsim::models::encoder_sentences(bitsim::models::encoder_tokenizer(dir_model.string()), read(text), 6);
+  REQUIRE(sentences.size() == 6);
+  bitsim::models::Numerics numerics;
+  numerics.quant = {{"weight.*", bitsim::sim::parse_quant_spec("int4:per_channel")}};
+  const bitsim::models::BertSession reference(model, {}), session(model, numerics);
+  std::vector<bitsim::sim::TensorF> ref, test, ref_blocks, blocks;
+  for (const auto& ids : sentences) {
+    ref.push_back(reference.embed(ids));
+    test.push_back(session.embed(ids));
+  }
+  const auto m = bitsim::models::embedding_metrics(ref, test);
+  (void)reference.encode(sentences[0], &ref_blocks);
+  (void)session.encode(sentences[0], &blocks);
+  CHECK(std::get<double>(table.rows[1].cells[2]) == m.cosine_mean);
+  CHECK(std::get<double>(table.rows[1].cells[3]) == m.cosine_min);
+  CHECK(std::get<double>(table.rows[1].cells[5]) == m.retrieval_mrr);
+  CHECK(m.cosine_mean < 0.999);
+  CHECK(table.rows[1].arrays[0].second == bitsim::models::layer_sqnr_db(ref_blocks, blocks));
+  CHECK(table.rows[1].arrays[0].second.size() == 6);
 }
