@@ -51,8 +51,8 @@ struct NamedFormat {
 // Every named float and integer format with its spec defaults, in display order.
 std::span<const NamedFormat> named_formats();
 // The named posits and LNS formats (posit8, posit16, posit32, lns8, lns16). Kept apart from
-// named_formats(), whose users (the lattice reference suites, the CUDA quantize kernel, the
-// quantize fingerprint) handle lattice formats only.
+// named_formats(), whose users (the lattice reference suites, the quantize fingerprint)
+// handle lattice formats only.
 std::span<const NamedFormat> extra_named_formats();
 std::string valid_format_names();
 
