@@ -80,16 +80,11 @@ BertModel BertModel::from_directory(const std::string& dir) {
 
 BertSession::BertSession(const BertModel& model, Numerics numerics)
     : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    auto& l = weights_.layers[i];
-    l.wq = ops_.weight(l.wq, p + "attn_q");
-    l.wk = ops_.weight(l.wk, p + "attn_k");
-    l.wv = ops_.weight(l.wv, p + "attn_v");
-    l.wo = ops_.weight(l.wo, p + "attn_output");
-    l.w_up = ops_.weight(l.w_up, p + "ffn_up");
-    l.w_down = ops_.weight(l.w_down, p + "ffn_down");
-  }
+  static constexpr LayerWeight<BertLayer> kWeights[] = {
+      {&BertLayer::wq, "attn_q"},       {&BertLayer::wk, "attn_k"},
+      {&BertLayer::wv, "attn_v"},       {&BertLayer::wo, "attn_output"},
+      {&BertLayer::w_up, "ffn_up"},     {&BertLayer::w_down, "ffn_down"}};
+  quantize_layer_weights(ops_, weights_.layers, kWeights);
 }
 
 TensorF BertSession::encode(const std::vector<std::int32_t>& tokens, std::vector<TensorF>* block_outputs) const {

@@ -92,14 +92,10 @@ Gpt2Model Gpt2Model::from_safetensors(const std::string& path) {
 
 Gpt2Session::Gpt2Session(const Gpt2Model& model, Numerics numerics)
     : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    auto& l = weights_.layers[i];
-    l.w_qkv = ops_.weight(l.w_qkv, p + "attn_qkv");
-    l.w_o = ops_.weight(l.w_o, p + "attn_output");
-    l.w_fc = ops_.weight(l.w_fc, p + "ffn_up");
-    l.w_proj = ops_.weight(l.w_proj, p + "ffn_down");
-  }
+  static constexpr LayerWeight<Gpt2Layer> kWeights[] = {
+      {&Gpt2Layer::w_qkv, "attn_qkv"}, {&Gpt2Layer::w_o, "attn_output"},
+      {&Gpt2Layer::w_fc, "ffn_up"},    {&Gpt2Layer::w_proj, "ffn_down"}};
+  quantize_layer_weights(ops_, weights_.layers, kWeights);
   weights_.output = ops_.weight(weights_.output, "output");
   reset();
 }

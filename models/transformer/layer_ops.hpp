@@ -42,6 +42,26 @@ class LayerOps {
   Numerics numerics_;
 };
 
+// One weight of an engine's layer struct and its role name ("attn_q", ...): each engine
+// lists its layer's weights once, in a table, and quantizes them all with one call.
+template <class Layer>
+struct LayerWeight {
+  sim::TensorF Layer::*member;
+  const char* role;
+};
+
+// Quantizes every listed weight of every layer i under role "weight.blk.i.<role>".
+template <class Layer, std::size_t N>
+void quantize_layer_weights(const LayerOps& ops, std::vector<Layer>& layers,
+                            const LayerWeight<Layer> (&weights)[N]) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::string prefix = "blk." + std::to_string(i) + ".";
+    for (const auto& w : weights) {
+      layers[i].*w.member = ops.weight(layers[i].*w.member, prefix + w.role);
+    }
+  }
+}
+
 // [T, H * hd] -> [H, T, hd] and back.
 sim::TensorF to_heads(const sim::TensorF& x, int heads);
 sim::TensorF from_heads(const sim::TensorF& x);

@@ -86,17 +86,12 @@ LlamaModel LlamaModel::from_gguf(const GgufFile& f) {
 
 LlamaSession::LlamaSession(const LlamaModel& model, Numerics numerics)
     : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    auto& l = weights_.layers[i];
-    l.wq = ops_.weight(l.wq, p + "attn_q");
-    l.wk = ops_.weight(l.wk, p + "attn_k");
-    l.wv = ops_.weight(l.wv, p + "attn_v");
-    l.wo = ops_.weight(l.wo, p + "attn_output");
-    l.w_gate = ops_.weight(l.w_gate, p + "ffn_gate");
-    l.w_up = ops_.weight(l.w_up, p + "ffn_up");
-    l.w_down = ops_.weight(l.w_down, p + "ffn_down");
-  }
+  static constexpr LayerWeight<LlamaLayer> kWeights[] = {
+      {&LlamaLayer::wq, "attn_q"},         {&LlamaLayer::wk, "attn_k"},
+      {&LlamaLayer::wv, "attn_v"},         {&LlamaLayer::wo, "attn_output"},
+      {&LlamaLayer::w_gate, "ffn_gate"},   {&LlamaLayer::w_up, "ffn_up"},
+      {&LlamaLayer::w_down, "ffn_down"}};
+  quantize_layer_weights(ops_, weights_.layers, kWeights);
   weights_.output = ops_.weight(weights_.output, "output");
   reset();
 }

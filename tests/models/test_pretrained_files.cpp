@@ -10,19 +10,13 @@
 
 #include "models/io/gguf.hpp"
 #include "models/io/safetensors.hpp"
+#include "tests/models/pretrained.hpp"
 
 using namespace bitsim::models;
-
-namespace {
-bool present(const std::string& path) {
-  if (std::filesystem::exists(path)) return true;
-  MESSAGE("skipped: " << path << " is absent (run scripts/fetch-models.sh)");
-  return false;
-}
-}  // namespace
+using bitsim::test::present;
 
 TEST_CASE("pretrained: SmolLM2-135M-Instruct Q4_1 GGUF") {
-  const std::string path = std::string(BITSIM_PRETRAINED) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = bitsim::test::smollm2_gguf();
   if (!present(path)) return;
   const auto f = GgufFile::open(path);
   CHECK(f.version() == 3);
@@ -68,7 +62,7 @@ TEST_CASE("pretrained: all-MiniLM-L6-v2 F32 safetensors") {
 // Dequantization against the `gguf` package's own dequantizers (an independent
 // implementation of ggml's formats), sampled by tests/data/models/gen_smollm2_reference.py.
 TEST_CASE("pretrained: SmolLM2 tensors dequantize exactly as the gguf package does") {
-  const std::string path = std::string(BITSIM_PRETRAINED) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = bitsim::test::smollm2_gguf();
   if (!present(path)) return;
   std::ifstream in(std::string(BITSIM_TEST_DATA) + "/models/smollm2_reference.json");
   REQUIRE(in);

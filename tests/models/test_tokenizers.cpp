@@ -11,8 +11,10 @@
 #include "models/io/load_error.hpp"
 #include "models/tokenizers/byte_bpe.hpp"
 #include "models/tokenizers/wordpiece.hpp"
+#include "tests/models/pretrained.hpp"
 
 using namespace bitsim::models;
+using bitsim::test::present;
 using Pieces = std::vector<std::string>;
 
 TEST_CASE("byte BPE: GPT-2 pre-tokenization, hand-derived") {
@@ -61,11 +63,6 @@ nlohmann::json vectors() {
   std::ifstream in(std::string(BITSIM_TEST_DATA) + "/tokenizers/tokenizer_vectors.json");
   REQUIRE(in);
   return nlohmann::json::parse(in);
-}
-bool present(const std::string& path) {
-  if (std::filesystem::exists(path)) return true;
-  MESSAGE("skipped: " << path << " is absent (run scripts/fetch-models.sh)");
-  return false;
 }
 }  // namespace
 
