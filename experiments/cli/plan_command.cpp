@@ -62,6 +62,15 @@ void plan(const std::string& file, bool list_points) {
     std::printf("estimate: ~%s of forward passes on %d cores (%.1f tokens/s per core, SmolLM2 prefill; larger models\n"
                 "          scale with their size), plus loading the model and quantizing its weights for each point\n",
                 seconds_text(tokens / (kModelTokensPerSecondPerCore * cores)).c_str(), cores, kModelTokensPerSecondPerCore);
+  } else if (config.source == SourceKind::workload) {
+    const auto& w = *config.workload.workload;
+    std::printf("work: %zu points of the workload '%s'\n", grid.size(), w.name.c_str());
+    if (w.estimate_seconds) {
+      double total = 0;
+      for (const auto& p : grid) total += w.estimate_seconds(config, p);
+      std::printf("estimate: ~%s on %d cores (the workload's cost model, %s per point on average)\n",
+                  seconds_text(total / cores).c_str(), cores, seconds_text(total / double(grid.size())).c_str());
+    }
   } else {
     const auto& s = config.synthetic;
     const double elements = double(s.shape[0] * s.shape[1] + s.gemm_n * s.shape[1]);

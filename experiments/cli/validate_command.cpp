@@ -21,7 +21,7 @@ void add_validate_command(CLI::App& app) {
     std::string axes;
     for (const auto& axis : config.axes) axes += (axes.empty() ? "" : " x ") + axis.name + "(" + std::to_string(axis.values.size()) + ")";
     std::printf("%s: ok: '%s', %s source, %zu points%s%s, %zu metrics, output %s\n", file->c_str(), config.name.c_str(),
-                config.source == experiments::SourceKind::model ? "model" : "synthetic", grid.size(),
+                experiments::source_name(config).c_str(), grid.size(),
                 axes.empty() ? "" : " from ", axes.c_str(), config.metrics.size(), config.output.c_str());
     // The file is valid either way; running it needs the inputs.
     if (config.source == experiments::SourceKind::model)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -105,6 +106,11 @@ class Reader {
     return out;
   }
 
+  static std::string number(double v) {
+    std::ostringstream ss;
+    ss << v;
+    return ss.str();
+  }
   static std::string kind(const YAML::Node& node) {
     if (node.IsMap()) return "mapping";
     if (node.IsSequence()) return "list";
@@ -188,7 +194,7 @@ void read_synthetic(const Reader& r, const YAML::Node& node, ExperimentConfig& c
 }
 
 void read_model(const Reader& r, const YAML::Node& node, ExperimentConfig& c, const std::filesystem::path& base) {
-  if (!node) r.fail(YAML::Mark(), "missing key 'model' (" + kModelChoices + ")");
+  if (!node) r.fail(YAML::Mark(), "missing key 'model' (" + kModelChoices + ") or 'workload' (one of: " + workload_names() + ")");
   if (node.IsMap()) {
     if (!node["synthetic"]) r.fail(node, "a model mapping describes a synthetic tensor and needs the key 'synthetic' (" + kDistributions + "); write a pretrained model as `model: smollm2`, `model: minilm` or `model: path/to/checkpoint`");
     read_synthetic(r, node, c);
@@ -228,7 +234,61 @@ void read_model(const Reader& r, const YAML::Node& node, ExperimentConfig& c, co
   m.architecture = m.dims->architecture;
 }
 
+
+// `workload:` — a mapping with `kind` (a name from workloads()) and the workload's own
+// parameters, each checked for its kind; absent ones take their defaults.
+void read_workload(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  c.source = SourceKind::workload;
+  auto& w = c.workload;
+  w.mark = r.mark(node);
+  if (!node.IsMap() || !node["kind"]) r.fail(node, "workload must be a mapping with the key 'kind' (one of: " + workload_names() + ")");
+  const auto name = r.scalar(node["kind"], "workload.kind");
+  w.workload = find_workload(name);
+  if (!w.workload) r.fail(node["kind"], "unknown workload '" + name + "'; valid: " + workload_names());
+  std::vector<std::string> keys = {"kind"};
+  for (const auto& p : w.workload->params) keys.push_back(p.name);
+  r.check_map(node, "workload '" + name + "'", keys);
+  std::map<std::string, std::string> values;
+  for (const auto& p : w.workload->params) {
+    const auto what = "workload." + p.name;
+    const auto item = node[p.name];
+    if (!item) {
+      if (p.default_value.empty()) r.fail(node, "workload '" + name + "' needs the key '" + p.name + "' (" + p.help + ")");
+      values[p.name] = p.default_value;
+      continue;
+    }
+    std::string text = r.scalar(item, what);
+    switch (p.kind) {
+      case WorkloadParam::Kind::integer: {
+        const auto v = r.integer(item, what, std::int64_t(std::max(p.min, -9.2e18)));
+        text = std::to_string(v);
+        break;
+      }
+      case WorkloadParam::Kind::real: {
+        const auto v = r.real(item, what);
+        if (v < p.min) r.fail(item, what + " must be at least " + Reader::number(p.min) + ", not " + text);
+        break;
+      }
+      case WorkloadParam::Kind::boolean: text = r.boolean(item, what) ? "true" : "false"; break;
+      case WorkloadParam::Kind::text: break;
+    }
+    values[p.name] = text;
+  }
+  w.params = WorkloadParams(std::move(values));
+  if (w.workload->check_params) {
+    try {
+      w.workload->check_params(w.params);
+    } catch (const std::exception& e) {
+      r.fail(node, "workload '" + name + "': " + e.what());
+    }
+  }
+}
+
 void read_data(const Reader& r, const YAML::Node& node, ExperimentConfig& c, const std::filesystem::path& base) {
+  if (c.source == SourceKind::workload) {
+    if (node) r.fail(node, "'data' applies to model sources only; a workload takes its settings in the workload mapping");
+    return;
+  }
   if (c.source == SourceKind::synthetic) {
     if (node) r.fail(node, "'data' applies to model sources only; a synthetic tensor is sized by model.shape");
     return;
@@ -281,7 +341,17 @@ void read_sweep(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
     const auto what = "sweep." + axis.name;
     for (const auto& [text, item] : r.values(entry.second, what)) {
       std::string value = text;
-      if (contains(kQuantRoles, axis.name)) {
+      if (axis.name == "seed") {
+        value = std::to_string(r.integer(item, "each value of " + what, 0));
+      } else if (c.source == SourceKind::workload) {
+        const auto& axes = c.workload.workload->axes;
+        const auto it = std::find_if(axes.begin(), axes.end(), [&](const WorkloadAxis& a) { return a.name == axis.name; });
+        try {
+          if (it->check) it->check(text);
+        } catch (const std::exception& e) {
+          r.fail(item, what + ": " + e.what());
+        }
+      } else if (contains(kQuantRoles, axis.name)) {
         sim::QuantSpec spec;
         try {
           spec = sim::parse_quant_spec(text);
@@ -304,8 +374,6 @@ void read_sweep(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
         } catch (const std::exception& e) {
           r.fail(item, what + ": " + e.what());
         }
-      } else if (axis.name == "seed") {
-        value = std::to_string(r.integer(item, "each value of " + what, 0));
       }
       axis.values.push_back(value);
       axis.marks.push_back(r.mark(item));
@@ -428,6 +496,7 @@ const std::vector<std::string> kGemmMetrics = {"gemm_mse", "gemm_max_abs", "gemm
 
 // What a source is, for messages: "a synthetic tensor", "a gpt2 decoder (path)".
 std::string source_kind(const ExperimentConfig& c) {
+  if (c.source == SourceKind::workload) return "the workload '" + c.workload.workload->name + "'";
   if (c.source == SourceKind::synthetic) return c.synthetic.gemm_n > 0 ? "a synthetic tensor with a GEMM" : "a synthetic tensor without a GEMM (model.gemm_n = 0)";
   return std::string("a ") + models::architecture_name(c.model.architecture) + (c.model.decoder() ? " decoder" : " encoder") + " ('" + c.model.name + "')";
 }
@@ -468,7 +537,7 @@ ExperimentConfig parse(const std::string& text, const std::filesystem::path& fil
   }
   if (!root.IsMap()) r.fail(root, "an experiment file is a mapping of keys (name, model, sweep, ...), not a " + Reader::kind(root));
   r.check_map(root, "the experiment", {"name", "description", "model", "data", "sweep", "zip", "include", "exclude",
-                                       "metrics", "output", "device", "threads", "checkpoint"});
+                                       "metrics", "output", "device", "threads", "checkpoint", "workload"});
   ExperimentConfig c;
   c.file = file;
   c.text = text;
@@ -478,7 +547,12 @@ ExperimentConfig parse(const std::string& text, const std::filesystem::path& fil
   if (c.name.empty() || c.name.find_first_of("/\\ \t") != std::string::npos)
     r.fail(root["name"], "name must be a non-empty word without spaces or slashes (it names the output file)");
   if (root["description"]) (void)r.scalar(root["description"], "description");
-  read_model(r, root["model"], c, base);
+  if (root["workload"]) {
+    if (root["model"]) r.fail(root["model"], "an experiment has either 'model' or 'workload', not both");
+    read_workload(r, root["workload"], c);
+  } else {
+    read_model(r, root["model"], c, base);
+  }
   read_data(r, root["data"], c, base);
   read_sweep(r, root["sweep"], c);
   read_zip(r, root["zip"], c);
@@ -513,7 +587,22 @@ const Axis* ExperimentConfig::axis(const std::string& axis_name) const {
   return nullptr;
 }
 
+std::string source_name(const ExperimentConfig& config) {
+  switch (config.source) {
+    case SourceKind::model: return "model";
+    case SourceKind::synthetic: return "synthetic";
+    case SourceKind::workload: return "workload " + config.workload.workload->name;
+  }
+  return "?";
+}
+
 std::vector<std::string> axis_names(const ExperimentConfig& config) {
+  if (config.source == SourceKind::workload) {
+    std::vector<std::string> out;
+    for (const auto& a : config.workload.workload->axes) out.push_back(a.name);
+    out.emplace_back("seed");
+    return out;
+  }
   if (config.source == SourceKind::synthetic) return {"weights", "activations", "accum", "seed"};
   std::vector<std::string> out = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs"};
   if (config.model.decoder()) out.emplace_back("logits");
@@ -522,6 +611,11 @@ std::vector<std::string> axis_names(const ExperimentConfig& config) {
 }
 
 std::vector<std::string> metric_names(const ExperimentConfig& config) {
+  if (config.source == SourceKind::workload) {
+    std::vector<std::string> out;
+    for (const auto& m : config.workload.workload->metrics) out.push_back(m.name);
+    return out;
+  }
   if (config.source == SourceKind::model) return config.model.decoder() ? kDecoderMetrics : kEncoderMetrics;
   auto out = kTensorMetrics;
   if (config.synthetic.gemm_n > 0) out.insert(out.end(), kGemmMetrics.begin(), kGemmMetrics.end());

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/workloads/workload.hpp"
 #include "models/transformer/load_model.hpp"
 
 namespace bitsim::experiments {
@@ -29,7 +30,7 @@ struct SourceMark {
   int line = 0, column = 0;
 };
 
-enum class SourceKind { model, synthetic };
+enum class SourceKind { model, synthetic, workload };
 enum class Distribution { gaussian, laplace, student_t, with_outliers };
 
 struct SyntheticSource {
@@ -57,6 +58,14 @@ struct ModelSource {
   bool decoder() const { return models::is_decoder(architecture); }
 };
 
+// A workload (experiments/workloads/workload.hpp): its table entry and its checked
+// parameters (every declared one, defaults applied).
+struct WorkloadSource {
+  const Workload* workload = nullptr;
+  WorkloadParams params;
+  SourceMark mark;  // the `workload:` mapping
+};
+
 // One sweep axis: its name and values as written (QuantSpec / AccumSpec strings, layer
 // selections, seeds as decimal text).
 struct Axis {
@@ -80,6 +89,7 @@ struct ExperimentConfig {
   SourceKind source = SourceKind::synthetic;
   SyntheticSource synthetic;
   ModelSource model;
+  WorkloadSource workload;
   std::vector<Axis> axes;                         // in file order
   std::vector<std::vector<std::string>> zip;      // groups of axis names that move together
   std::vector<FilterEntry> include, exclude;
@@ -92,6 +102,9 @@ struct ExperimentConfig {
 
   const Axis* axis(const std::string& name) const;
 };
+
+// "model", "synthetic" or "workload <kind>", for summaries.
+std::string source_name(const ExperimentConfig& config);
 
 // The axis names a source accepts, in their canonical column order (encoders have no logits).
 std::vector<std::string> axis_names(const ExperimentConfig& config);

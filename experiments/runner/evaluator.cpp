@@ -26,18 +26,8 @@
 namespace bitsim::experiments {
 namespace {
 
-bool is_count(const std::string& metric) { return metric == "nonfinite" || metric == "nonfinite_rows"; }
-
-// Picks the config's metrics, in its order, from a table of everything computed.
 std::vector<Cell> select(const ExperimentConfig& config, const std::vector<std::pair<std::string, double>>& all) {
-  std::vector<Cell> cells;
-  for (const auto& name : config.metrics) {
-    const auto it = std::find_if(all.begin(), all.end(), [&](const auto& m) { return m.first == name; });
-    if (it == all.end()) throw std::logic_error("metric '" + name + "' was not computed");
-    if (is_count(name)) cells.emplace_back(std::int64_t(it->second));
-    else cells.emplace_back(it->second);
-  }
-  return cells;
+  return select_metrics(config, all);
 }
 
 // Synthetic tensor X: the weights spec quantizes X; with gemm_n > 0 also
@@ -239,6 +229,26 @@ const char* const kBitsAxes[] = {"weights", "activations"};
 
 }  // namespace
 
+bool metric_is_integer(const ExperimentConfig& config, const std::string& metric) {
+  if (config.source == SourceKind::workload) {
+    for (const auto& m : config.workload.workload->metrics)
+      if (m.name == metric) return m.integer;
+    return false;
+  }
+  return metric == "nonfinite" || metric == "nonfinite_rows";
+}
+
+std::vector<Cell> select_metrics(const ExperimentConfig& config, const std::vector<std::pair<std::string, double>>& all) {
+  std::vector<Cell> cells;
+  for (const auto& name : config.metrics) {
+    const auto it = std::find_if(all.begin(), all.end(), [&](const auto& m) { return m.first == name; });
+    if (it == all.end()) throw std::logic_error("metric '" + name + "' was not computed");
+    if (metric_is_integer(config, name)) cells.emplace_back(std::int64_t(it->second));
+    else cells.emplace_back(it->second);
+  }
+  return cells;
+}
+
 sim::QuantSpec point_quant_spec(const GridPoint& point, const std::string& role) {
   auto spec = sim::parse_quant_spec(point.value(role, "none"));
   if (!spec.is_identity()) spec.seed += point.seed;  // the identity takes no settings
@@ -268,7 +278,7 @@ std::vector<Column> results_schema(const ExperimentConfig& config) {
   for (const char* role : kBitsAxes)
     if (config.axis(role)) columns.push_back({std::string(role) + "_bits", Column::Kind::real});
   for (const auto& metric : config.metrics)
-    columns.push_back({metric, is_count(metric) ? Column::Kind::integer : Column::Kind::real});
+    columns.push_back({metric, metric_is_integer(config, metric) ? Column::Kind::integer : Column::Kind::real});
   return columns;
 }
 
@@ -289,6 +299,7 @@ PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& eval
 
 std::unique_ptr<Evaluator> make_evaluator(const ExperimentConfig& config) {
   if (config.source == SourceKind::model) return make_model_evaluator(config);
+  if (config.source == SourceKind::workload) return config.workload.workload->make(config);
   return std::make_unique<SyntheticEvaluator>(config);
 }
 

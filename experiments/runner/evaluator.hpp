@@ -41,6 +41,12 @@ std::unique_ptr<Evaluator> make_evaluator(const ExperimentConfig& config);
 
 std::vector<Column> results_schema(const ExperimentConfig& config);
 
+// Whether a metric is recorded as an integer column (counts such as `nonfinite`).
+bool metric_is_integer(const ExperimentConfig& config, const std::string& metric);
+// Picks config.metrics, in that order, from (name, value) pairs of everything computed;
+// integer metrics become integer cells. Throws std::logic_error for a metric not computed.
+std::vector<Cell> select_metrics(const ExperimentConfig& config, const std::vector<std::pair<std::string, double>>& all);
+
 // A full row: axis cells, bits cells, then `evaluator.evaluate(point)`'s cells and arrays.
 PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& evaluator, const GridPoint& point);
 
