@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Training throughput of `bitsim train` against PyTorch on the same tiny GPT, same machine,
+# same run (issue #10). PyTorch runs FP32 and the usual Python emulation of BF16 (operands
+# cast to bfloat16 and back around an FP32 matmul); bitsim runs its recipes, bit-defined
+# (sequential accumulation) and with OpenBLAS accumulation (order=blas).
+#
+#   bench/pytorch/train_vs_pytorch.sh [BUILD_DIR] [STEPS] [THREADS]
+#
+# Needs the Austen corpus (scripts/fetch-models.sh) and Debian's python3-torch.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+steps=${2:-200}
+threads=${3:-1}
+data=$root/models/pretrained/texts/janeausten
+shape=(--d-model 64 --layers 2 --heads 4 --seq 64 --batch 8)
+[ -d "$data" ] || { echo "no corpus at $data (run scripts/fetch-models.sh)" >&2; exit 2; }
+/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "PyTorch not found (apt-get install python3-torch)" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+torch_rate() {
+  /usr/bin/python3 "$here/train_baseline.py" --data "$data" --steps "$steps" "${shape[@]}" --threads "$threads" --emulate "$1" |
+    awk '{print $1}'
+}
+# bitsim's cumulative tokens/s at the row printed 10 steps before the end (before the
+# final evaluation), from its progress table.
+bitsim_rate() {
+  "$build/bitsim" train --recipe "$1" --accum "$2" --steps "$steps" "${shape[@]}" --lr 3e-3 --warmup 10 \
+    --threads "$threads" --seed 1 --print-every 10 --eval-every 100000 --data "$data" -o "$tmp/ckpt.safetensors" |
+    awk -v stop=$((steps - 10)) '$1 == stop {print $7}'
+}
+
+torch_fp32=$(torch_rate fp32)
+torch_bf16=$(torch_rate bf16)
+printf "tiny GPT d=64, 2 layers, seq 64, batch 8, %s steps, %s thread(s)\n\n" "$steps" "$threads"
+printf "%-34s %10s %14s\n" "run" "tokens/s" "PyTorch fp32 / run"
+printf "%-34s %10s %14s\n" "pytorch fp32" "$torch_fp32" "1.00"
+printf "%-34s %10s %14.2f\n" "pytorch bf16 (cast emulation)" "$torch_bf16" "$(echo "$torch_fp32 / $torch_bf16" | bc -l)"
+for recipe in fp32 bf16 fp8 mxfp8 nvfp4; do
+  for accum in order=blas default; do
+    [ "$accum" = default ] && label="sequential" || label="blas"
+    rate=$(bitsim_rate "$recipe" "$( [ "$accum" = default ] && echo order=seq || echo "$accum")")
+    printf "%-34s %10s %14.2f\n" "bitsim $recipe ($label)" "$rate" "$(echo "$torch_fp32 / $rate" | bc -l)"
+  done
+done
