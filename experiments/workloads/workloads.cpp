@@ -12,12 +12,14 @@ namespace bitsim::experiments {
 // Each workload's file defines its entry; this table lists them (add one line each).
 Workload summation_workload();
 Workload attention_bias_workload();
+Workload training_workload();
 
 const std::vector<Workload>& workloads() {
   static const std::vector<Workload> table = [] {
     std::vector<Workload> t;
     t.push_back(summation_workload());
     t.push_back(attention_bias_workload());
+    t.push_back(training_workload());
     return t;
   }();
   return table;

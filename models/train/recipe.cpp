@@ -1,6 +1,9 @@
 #include "models/train/recipe.hpp"
 
 #include <stdexcept>
+#include <utility>
+
+#include "formats/block/block_format.hpp"
 
 #include "sim/quant/quant_spec.hpp"
 
@@ -54,6 +57,41 @@ Recipe Recipe::preset(const std::string& name) {
     throw std::invalid_argument("unknown training recipe '" + name + "'; valid recipes: " + valid);
   }
   return r;
+}
+
+Recipe Recipe::uniform(const std::string& quant_spec, bool gradients) {
+  const sim::QuantSpec q = parse_quant_spec(quant_spec);
+  const sim::QuantSpec f = gradients ? q : sim::QuantSpec::identity();
+  Recipe r;
+  r.name = std::string(gradients ? "fake:" : "fake_fwd:") + sim::to_string(q);
+  r.linear.forward.operands = {q, q};
+  r.linear.input_grad.operands = {f, f};
+  r.linear.weight_grad.operands = {f, f};
+  return r;
+}
+
+Recipe Recipe::parse(const std::string& text) {
+  for (const auto& [prefix, gradients] : {std::pair<std::string, bool>{"fake:", true}, {"fake_fwd:", false}}) {
+    if (text.rfind(prefix, 0) != 0) continue;
+    try {
+      return uniform(text.substr(prefix.size()), gradients);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("training recipe '" + text + "': " + e.what());
+    }
+  }
+  try {
+    return preset(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(e.what()) + ", or fake:QUANTSPEC (every GEMM operand) or fake_fwd:QUANTSPEC "
+                                "(forward x and W only), e.g. fake:fp<e=3,m=4,specials=none>:per_group(32)");
+  }
+}
+
+double Recipe::forward_bits() const {
+  const sim::QuantSpec& w = linear.forward.operands.b;
+  if (w.is_identity()) return 32;
+  if (w.is_block) return formats::BlockFormat::parse(w.format).element().bits();
+  return formats::Format::parse(w.format).bits();
 }
 
 void Recipe::set_accumulation(const sim::AccumSpec& accum) {

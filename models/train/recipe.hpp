@@ -45,6 +45,19 @@ struct Recipe {
 
   static Recipe preset(const std::string& name);  // throws std::invalid_argument listing presets
   static std::vector<std::string> preset_names();
+
+  // One QuantSpec (sim/quant/quant_spec.hpp grammar) for every operand of the block
+  // linears: all six operands of the three GEMMs, or, with `gradients = false`, only the
+  // forward GEMM's x and W (fake quantization with a straight-through estimator; the
+  // gradient GEMMs stay float32). Named "fake:SPEC" / "fake_fwd:SPEC" with SPEC canonical.
+  // Makes E/M sweeps expressible: fake:fp<e=3,m=4,specials=none>:per_group(32).
+  static Recipe uniform(const std::string& quant_spec, bool gradients = true);
+  // A preset name, "fake:SPEC" or "fake_fwd:SPEC" (uniform above); throws
+  // std::invalid_argument naming the valid forms.
+  static Recipe parse(const std::string& text);
+  // Storage bits of one element of the forward operands (32 for fp32; the element
+  // format's bits otherwise, scales not counted): what precision scaling laws call P.
+  double forward_bits() const;
 };
 
 // How master weights are stored between optimizer steps: float32 (no format), or rounded
