@@ -153,6 +153,7 @@ void codec_quantize(const Format::Repr& repr, const Real* table, std::span<const
     }
   };
   if (const auto* p = std::get_if<Posit>(&repr)) go(*p);
+  else if (const auto* c = std::get_if<Codebook>(&repr)) go(*c);
   else go(std::get<Lns>(repr));
 }
 
@@ -161,6 +162,7 @@ double spacing_above_one(const Format::Repr& repr) {
   if (const auto* p = std::get_if<Posit>(&repr)) {
     return decode<double>(*p, formats::encode<Rounding::nearest_even>(*p, 1.0) + 1) - 1.0;
   }
+  if (const auto* c = std::get_if<Codebook>(&repr)) return c->spacing_near_one();
   const auto& f = std::get<Lns>(repr);
   return decode<double>(f, f.code_of(false, 1)) - 1.0;
 }
@@ -198,7 +200,7 @@ const Lattice& Format::lattice() const {
 }
 
 std::string_view Format::kind() const {
-  constexpr std::string_view kinds[] = {"float", "fixed", "posit", "lns"};
+  constexpr std::string_view kinds[] = {"float", "fixed", "posit", "lns", "codebook"};
   return kinds[repr_.index()];
 }
 
@@ -206,6 +208,7 @@ int Format::bits() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->bits;
   if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->bits();
   if (const auto* p = std::get_if<Posit>(&repr_)) return p->bits();
+  if (const auto* c = std::get_if<Codebook>(&repr_)) return c->bits();
   return std::get<Lns>(repr_).bits();
 }
 
@@ -213,12 +216,14 @@ double Format::max_value() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->max_value();
   if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->max_value();
   if (const auto* p = std::get_if<Posit>(&repr_)) return p->maxpos();
+  if (const auto* c = std::get_if<Codebook>(&repr_)) return c->max_value();
   return std::get<Lns>(repr_).max_value();
 }
 
 double Format::min_value() const {
   if (const auto* f = std::get_if<FixedPoint>(&repr_)) return f->min_value();
   if (const auto* m = std::get_if<MiniFloat>(&repr_)) return m->is_signed ? -m->max_value() : 0.0;
+  if (const auto* c = std::get_if<Codebook>(&repr_)) return c->min_value();
   return -max_value();  // posits and LNS are symmetric
 }
 
@@ -231,6 +236,7 @@ double Format::min_normal() const {
 double Format::min_subnormal() const {
   if (const auto* p = std::get_if<Posit>(&repr_)) return p->minpos();
   if (const auto* f = std::get_if<Lns>(&repr_)) return f->min_positive();
+  if (const auto* c = std::get_if<Codebook>(&repr_)) return c->min_positive();
   return lattice_.min_positive;
 }
 
@@ -249,11 +255,14 @@ std::uint64_t Format::finite_code_count() const {
 }
 
 bool Format::has_infinity() const { return has_lattice() && lattice_.has_infinity; }
-bool Format::has_nan() const { return !has_lattice() || lattice_.has_nan; }
+bool Format::has_nan() const {
+  if (std::holds_alternative<Codebook>(repr_)) return false;  // unused codes decode to NaN, none is produced
+  return !has_lattice() || lattice_.has_nan;
+}
 
 Overflow Format::overflow() const {
   if (const auto* f = std::get_if<Lns>(&repr_)) return f->overflow;
-  if (std::holds_alternative<Posit>(repr_)) return Overflow::saturate;
+  if (std::holds_alternative<Posit>(repr_) || std::holds_alternative<Codebook>(repr_)) return Overflow::saturate;
   return lattice_.overflow;
 }
 
@@ -266,6 +275,7 @@ bool Format::is_nan_code(std::uint64_t code) const {
   if (const auto* f = std::get_if<MiniFloat>(&repr_)) return f->is_nan_code(code);
   if (const auto* p = std::get_if<Posit>(&repr_)) return p->is_nar(code);
   if (const auto* f = std::get_if<Lns>(&repr_)) return f->is_nan(code);
+  if (const auto* c = std::get_if<Codebook>(&repr_)) return c->is_unused(code);
   return false;
 }
 
@@ -293,6 +303,7 @@ std::uint64_t Format::encode(double x, RoundingSpec r, RandomStream rng, std::ui
     check_rounding(r);
     const std::uint32_t word = rng.word(index);
     if (const auto* p = std::get_if<Posit>(&repr_)) return formats::encode(*p, x, r, word);
+    if (const auto* c = std::get_if<Codebook>(&repr_)) return formats::encode(*c, x, r, word);
     return formats::encode(std::get<Lns>(repr_), x, r, word);
   }
   const double value = round(x, r, rng, index);
@@ -337,6 +348,7 @@ void Format::encode(std::span<const float> in, std::span<std::uint64_t> codes, R
   if (!has_lattice()) {
     const auto store = [&](std::size_t i, std::uint64_t code) { codes[i] = code; };
     if (const auto* p = std::get_if<Posit>(&repr_)) codec_parallel(*p, in, in.size(), r, rng, 0, store);
+    else if (const auto* c = std::get_if<Codebook>(&repr_)) codec_parallel(*c, in, in.size(), r, rng, 0, store);
     else codec_parallel(std::get<Lns>(repr_), in, in.size(), r, rng, 0, store);
     return;
   }

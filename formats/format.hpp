@@ -8,7 +8,8 @@
 //   spec    := name [ '<' option { ',' option } '>' ]
 //   name    := a named format (see named_formats()) | 'fp' | 'int' | 'uint'
 //   posits and LNS take their own grammar (posit.hpp, lns.hpp): posit<8,2>, posit16,
-//   posit16es1, lns<4,3>, lns<4,3,round=linear>, lns8, lns16.
+//   posit16es1, lns<4,3>, lns<4,3,round=linear>, lns8, lns16; codebooks (codebook.hpp):
+//   nf4, nf3, nf<bits=K>, codebook<v0,v1,...>.
 //   option  := key '=' value
 //   keys for floats:  e, m, bias, specials (ieee|fn|fnuz|none), signed, subnormals,
 //                     overflow (saturate|inf|nan), nan (zero|max), ftz_in, ftz_out
@@ -23,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "formats/codebook.hpp"
 #include "formats/fixed_point.hpp"
 #include "formats/lns.hpp"
 #include "formats/minifloat.hpp"
@@ -38,9 +40,10 @@ class UnknownFormat : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// Floats and integers/fixed point round onto a Lattice (lattice.hpp); posits and LNS are
-// not lattices and have their own cores (posit.hpp, lns.hpp).
-using FormatRepr = std::variant<MiniFloat, FixedPoint, Posit, Lns>;
+// Floats and integers/fixed point round onto a Lattice (lattice.hpp); posits, LNS and
+// codebooks (NF4, codebook<...>) are not lattices and have their own cores (posit.hpp,
+// lns.hpp, codebook.hpp).
+using FormatRepr = std::variant<MiniFloat, FixedPoint, Posit, Lns, Codebook>;
 
 struct NamedFormat {
   std::string_view name;
@@ -66,7 +69,7 @@ class Format {
   const Repr& repr() const { return repr_; }
   // Canonical spec: the base name plus every option that differs from its defaults.
   const std::string& spec() const { return spec_; }
-  std::string_view kind() const;  // "float" | "fixed" | "posit" | "lns"
+  std::string_view kind() const;  // "float" | "fixed" | "posit" | "lns" | "codebook"
   // Whether the format is a Lattice (floats, fixed point). lattice() throws
   // std::invalid_argument for posits and LNS, which are not.
   bool has_lattice() const { return repr_.index() < 2; }

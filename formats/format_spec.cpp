@@ -126,6 +126,7 @@ Format Format::parse(std::string_view spec) {
   try {
     if (auto p = parse_posit_spec(text)) return Format(*p);
     if (auto f = parse_lns_spec(text)) return Format(*f);
+    if (auto c = parse_codebook_spec(text)) return Format(*c);
   } catch (const std::invalid_argument& e) {
     fail(spec, e.what());
   }
@@ -167,6 +168,7 @@ std::string canonical_spec(const Format::Repr& repr) {
   }
   if (const auto* p = std::get_if<Posit>(&repr)) return to_spec(*p);
   if (const auto* f = std::get_if<Lns>(&repr)) return to_spec(*f);
+  if (const auto* c = std::get_if<Codebook>(&repr)) return to_spec(*c);
   if (const auto* f = std::get_if<FixedPoint>(&repr)) {
     std::string s = (f->is_signed ? "int" : "uint") + std::to_string(f->bits);
     std::string opts;

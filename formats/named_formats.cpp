@@ -72,6 +72,8 @@ std::span<const NamedFormat> extra_named_formats() {
       {"posit32", "Posit Standard 2022 posit<32,2>", Posit{32, 2}},
       {"lns8", "LNS: sign + log2 in Q4.3 (lns<4,3>)", Lns{4, 3}},
       {"lns16", "LNS: sign + log2 in Q5.10 (lns<5,10>)", Lns{5, 10}},
+      {"nf4", "NormalFloat4 (QLoRA): 16 normal quantiles in [-1, 1] with an exact 0", normal_float(4)},
+      {"nf3", "NormalFloat3: 8 normal quantiles in [-1, 1] (QLoRA's construction)", normal_float(3)},
   };
   return formats;
 }
@@ -85,7 +87,7 @@ std::string valid_format_names() {
   for (const auto& f : extra_named_formats()) s += ", " + std::string(f.name);
   s += "; generic: fp<e=..,m=..[,bias=..,specials=..]>, int<bits=..[,frac=..,narrow=true]>, "
        "uint<bits=..>, posit<n,es> (n 2..32, es 0..4), posit16es1, lns<I,F[,round=log|linear,"
-       "overflow=saturate|nan]>; options on any name: <overflow=saturate|inf|nan,nan=zero|max,ftz_in,ftz_out>";
+       "overflow=saturate|nan]>, nf<bits=2..8>, codebook<v0,v1,..>; options on any name: <overflow=saturate|inf|nan,nan=zero|max,ftz_in,ftz_out>";
   return s;
 }
 

@@ -16,6 +16,7 @@ namespace {
 std::string_view nan_rule_of(const Format& format) {
   if (format.kind() == "posit") return "nar";
   if (format.kind() == "lns") return "nan";
+  if (const auto* c = std::get_if<formats::Codebook>(&format.repr())) return formats::to_string(c->nan_rule);
   return formats::to_string(format.lattice().nan_rule);
 }
 
@@ -61,7 +62,7 @@ std::string description_of(const Format& format) {
   }
   const std::string_view kind = format.kind();
   return kind == "float" ? "custom float" : kind == "fixed" ? "custom fixed point"
-         : kind == "posit" ? "custom posit" : "custom LNS";
+         : kind == "posit" ? "custom posit" : kind == "codebook" ? "custom codebook" : "custom LNS";
 }
 
 nlohmann::ordered_json to_json(const std::vector<FormatProperty>& properties) {

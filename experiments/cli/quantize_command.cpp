@@ -45,7 +45,7 @@ Format with_overflow(const Format& format, formats::Overflow overflow) {
     lns->overflow = overflow;  // saturate or nan; Format's validation refuses inf
   } else if (overflow != formats::Overflow::saturate) {
     throw std::invalid_argument("--overflow " + std::string(to_string(overflow)) + ": " +
-                                format.spec() + (format.kind() == "posit" ? " is a posit" : " is an integer") +
+                                format.spec() + " is a" + (format.kind() == "posit" ? " posit" : format.kind() == "codebook" ? " codebook" : "n integer") +
                                 " format, which only saturates");
   }
   try {
