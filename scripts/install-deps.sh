@@ -23,6 +23,7 @@ packages=(
   libmuparser-dev       # experiments/fit: user-written law expressions
   gnuplot-nox           # experiments/report: SVG and PNG plots
   python3-h5py          # tests: read the HDF5 results back the way users do
+  python3-pandas        # tests: the results table as a pandas DataFrame, no custom code
 )
 
 missing=()

@@ -110,7 +110,23 @@ void print_info(const std::string& path, bool json, bool list_tensors) {
 struct QuantOptions {
   std::vector<std::string> weights;
   std::string activations, kv, accum;
+  std::vector<std::string> roles;  // --role PATTERN=SPEC, applied after the shorthands
 };
+
+// The shorthands' rules, then each --role PATTERN=SPEC (a QuantSpec; matmul.* patterns take
+// an AccumSpec), in order: the last matching rule wins.
+models::Numerics quant_numerics(const QuantOptions& o, const std::string& weights) {
+  auto n = models::Numerics::from_options(weights, o.activations, o.kv, o.accum);
+  for (const auto& rule : o.roles) {
+    const auto eq = rule.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw std::invalid_argument("--role '" + rule + "': expected PATTERN=SPEC, e.g. 'norm.*=bf16' or 'qkv.blk.0.*=int8:per_tensor'");
+    const std::string pattern = rule.substr(0, eq), spec = rule.substr(eq + 1);
+    if (pattern.rfind("matmul.", 0) == 0) n.accum.emplace_back(pattern, sim::AccumSpec::parse(spec));
+    else n.quant.emplace_back(pattern, sim::parse_quant_spec(spec));
+  }
+  return n;
+}
 
 void add_quant_options(CLI::App* command, QuantOptions& o, bool many_weights) {
   if (many_weights)
@@ -120,6 +136,9 @@ void add_quant_options(CLI::App* command, QuantOptions& o, bool many_weights) {
   command->add_option("--activations", o.activations, "QuantSpec for the activation entering every linear layer");
   command->add_option("--kv", o.kv, "QuantSpec for the KV cache (K and V of an encoder)");
   command->add_option("--accum", o.accum, "AccumSpec for every matmul (sim/README.md), e.g. acc=bf16:rne");
+  command->add_option("--role", o.roles,
+                      "PATTERN=SPEC: a rule for any tensor role (models/README.md), e.g. 'norm.*=bf16', "
+                      "'qkv.blk.0.*=int8:per_tensor', 'matmul.blk.3.*=acc=bf16'; repeatable, applied last");
 }
 
 std::string read_text(const std::string& path) {
@@ -156,6 +175,7 @@ struct EvalOptions {
   int tokens = 128, sentences = 32;
   bool json = false, per_layer = false;
   QuantOptions quant;
+  std::string reference = "fp32";  // models::Numerics::reference: fp32 or fp64
 };
 
 std::vector<std::string> weight_variants(const QuantOptions& o) {
@@ -167,14 +187,16 @@ std::vector<std::string> weight_variants(const QuantOptions& o) {
 std::vector<models::Numerics> numerics_per_variant(const QuantOptions& o) {
   std::vector<models::Numerics> out;
   for (const auto& weights : weight_variants(o))
-    out.push_back(models::Numerics::from_options(weights, o.activations, o.kv, o.accum));
+    out.push_back(quant_numerics(o, weights));
   return out;
 }
 
 std::string numerics_line(const QuantOptions& o) {
-  return "activations " + (o.activations.empty() ? std::string("fp32") : o.activations) + ", KV " +
-         (o.kv.empty() ? std::string("fp32") : o.kv) + ", accumulation " +
-         (o.accum.empty() ? std::string("fp32 (sequential)") : o.accum);
+  std::string line = "activations " + (o.activations.empty() ? std::string("fp32") : o.activations) + ", KV " +
+                     (o.kv.empty() ? std::string("fp32") : o.kv) + ", accumulation " +
+                     (o.accum.empty() ? std::string("fp32 (sequential)") : o.accum);
+  for (const auto& rule : o.roles) line += ", " + rule;
+  return line;
 }
 
 // The per-layer SQNR table: one row per block, one column per weight spec.
@@ -212,7 +234,7 @@ void eval_decoder(const std::string& path, const Model& model, const models::Tok
   std::vector<sim::TensorF> ref_blocks, blocks;
   auto* want_blocks = o.per_layer ? &blocks : nullptr;
   auto start = std::chrono::steady_clock::now();
-  Session reference(model, models::Numerics{});
+  Session reference(model, models::Numerics::reference(o.reference));
   const auto ref_logits = reference.forward(ids, o.per_layer ? &ref_blocks : nullptr);
   const double ref_seconds = seconds_since(start);
 
@@ -221,7 +243,7 @@ void eval_decoder(const std::string& path, const Model& model, const models::Tok
   std::vector<std::string> names;
   std::vector<std::vector<double>> profiles;
   const double ref_ppl = models::next_token_metrics(ref_logits, ref_logits, ids).perplexity;
-  table.push_back({"fp32 (reference)", fixed(ref_ppl, 3), "0", "0", "0", "0", "100.0", "inf", fixed(ref_seconds, 1)});
+  table.push_back({o.reference + " (reference)", fixed(ref_ppl, 3), "0", "0", "0", "0", "100.0", "inf", fixed(ref_seconds, 1)});
   for (std::size_t v = 0; v < variants.size(); ++v) {
     start = std::chrono::steady_clock::now();
     Session session(model, numerics[v]);
@@ -250,8 +272,8 @@ void eval_decoder(const std::string& path, const Model& model, const models::Tok
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
-  std::printf("%s\n%s\n%d tokens of %s; FP32 reference perplexity %.3f (%.1f s)\n%s\n\n", path.c_str(),
-              model.config().describe().c_str(), o.tokens, o.text.c_str(), ref_ppl, ref_seconds, numerics_line(o.quant).c_str());
+  std::printf("%s\n%s\n%d tokens of %s; %s reference perplexity %.3f (%.1f s)\n%s\n\n", path.c_str(),
+              model.config().describe().c_str(), o.tokens, o.text.c_str(), o.reference == "fp64" ? "FP64-accumulated" : "FP32", ref_ppl, ref_seconds, numerics_line(o.quant).c_str());
   print_table(stdout, {"weights", "ppl", "dppl", "KL mean", "KL p99", "KL max", "top-1 %", "logit SQNR dB", "s"}, table);
   print_layer_profile(names, profiles);
 }
@@ -271,18 +293,18 @@ void eval_encoder(const std::string& path, const EvalOptions& o, const std::vect
     for (const auto& ids : sentences) out.push_back(session.embed(ids));
     if (profile) {  // per-layer SQNR of the first sentence's hidden states
       std::vector<sim::TensorF> ref_blocks, blocks;
-      (void)models::BertSession(model, models::Numerics{}).encode(sentences[0], &ref_blocks);
+      (void)models::BertSession(model, models::Numerics::reference(o.reference)).encode(sentences[0], &ref_blocks);
       (void)session.encode(sentences[0], &blocks);
       profile->push_back(models::layer_sqnr_db(ref_blocks, blocks));
     }
     return out;
   };
   auto start = std::chrono::steady_clock::now();
-  const auto reference = embed_all(models::Numerics{}, nullptr);
+  const auto reference = embed_all(models::Numerics::reference(o.reference), nullptr);
   const double ref_seconds = seconds_since(start);
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-  std::vector<TableRow> table{{"fp32 (reference)", "1", "1", "100.0", "1", fixed(ref_seconds, 1)}};
+  std::vector<TableRow> table{{o.reference + " (reference)", "1", "1", "100.0", "1", fixed(ref_seconds, 1)}};
   std::vector<std::string> names;
   std::vector<std::vector<double>> profiles;
   for (std::size_t v = 0; v < variants.size(); ++v) {
@@ -356,7 +378,7 @@ void generate_with(const Model& model, const models::Tokenizer& tokenizer, const
 }
 
 void run_generate(const std::string& path, const std::string& prompt, int tokens, const QuantOptions& o, bool json) {
-  const auto numerics = models::Numerics::from_options(o.weights.empty() ? "" : o.weights[0], o.activations, o.kv, o.accum);
+  const auto numerics = quant_numerics(o, o.weights.empty() ? "" : o.weights[0]);
   if (tokens < 1) throw std::invalid_argument("--tokens must be at least 1");
   switch (detect_architecture(path)) {
     case Architecture::llama: {
@@ -409,6 +431,11 @@ void add_model_command(CLI::App& app) {
   eval->add_option("--text", eval_opts->text, "evaluation text (UTF-8)")->capture_default_str();
   eval->add_option("--tokens", eval_opts->tokens, "decoders: tokens of the text to evaluate, from its start")->capture_default_str();
   eval->add_option("--sentences", eval_opts->sentences, "encoders: the text's first N paragraphs are the sentences")->capture_default_str();
+  eval->add_option("--reference", eval_opts->reference,
+                   "Numerics of the reference run: fp32, or fp64 (every matmul accumulates in float64, norm "
+                   "statistics in float64; models/README.md)")
+      ->check(CLI::IsMember({"fp32", "fp64"}))
+      ->capture_default_str();
   eval->add_flag("--per-layer", eval_opts->per_layer, "Also print the SQNR of the residual stream after every block");
   eval->add_flag("--json", eval_opts->json, "Print JSON");
   add_quant_options(eval, eval_opts->quant, true);

@@ -2,7 +2,10 @@
 // (experiments/README.md, "bitsim plan").
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <oneapi/tbb/info.h>
@@ -12,6 +15,7 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/runner/evaluator.hpp"
+#include "models/transformer/load_model.hpp"
 
 namespace bitsim::cli {
 namespace {
@@ -19,6 +23,37 @@ namespace {
 // Prefill speed of the SmolLM2 forward pass on one core (build/bench/model_bench, 2-core
 // VM: 19.5 tokens/s), the basis of the model estimate; it scales about linearly in cores.
 constexpr double kModelTokensPerSecondPerCore = 19.5;
+// The encoder's speed on one core (all-MiniLM-L6-v2 embedding 8 sentences of 32 tokens,
+// build/bench/model_bench `embed8`: 1.15 s of CPU time, ~220 tokens/s).
+constexpr double kEncoderTokensPerSecondPerCore = 220;
+
+// The tokens an encoder run embeds per forward pass over all sentences: counted with the
+// model's own tokenizer when the checkpoint and the text are present (exact), else the
+// upper bound of data.sentences x 128. Also the first sentence's tokens (per_layer
+// encodes it once more per point). `exact` says which.
+struct EncoderWork {
+  double tokens = 0, first_sentence = 0;
+  bool exact = false;
+};
+
+EncoderWork encoder_work(const experiments::ModelSource& m) {
+  constexpr double kMaxTokens = 128;  // encoder_sentences' cut, as the runner uses it
+  EncoderWork w{double(m.sentences) * kMaxTokens, kMaxTokens, false};
+  try {
+    std::ifstream in(m.text, std::ios::binary);
+    if (!in || !std::filesystem::exists(m.path)) return w;
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto sentences =
+        models::encoder_sentences(models::encoder_tokenizer(m.path.string()), text.str(), int(m.sentences));
+    if (sentences.empty()) return w;
+    w = {0, double(sentences.front().size()), true};
+    for (const auto& s : sentences) w.tokens += double(s.size());
+  } catch (const std::exception&) {
+    // An unreadable tokenizer or text: keep the bound; `bitsim run` reports the problem.
+  }
+  return w;
+}
 
 std::string seconds_text(double s) {
   char buf[64];
@@ -55,10 +90,24 @@ void plan(const std::string& file, bool list_points) {
   for (std::size_t i = 0; i < config.metrics.size(); ++i) std::printf("%s%s", i ? ", " : "", config.metrics[i].c_str());
   std::printf("\noutput: %s\n", config.output.c_str());
   const int cores = config.threads > 0 ? config.threads : tbb::info::default_concurrency();
-  if (config.source == SourceKind::model) {
-    const double tokens = double(config.model.tokens) * double(grid.size() + 1);
+  if (config.source == SourceKind::model && !config.model.decoder()) {
+    const auto& m = config.model;
+    const EncoderWork w = encoder_work(m);
+    const double passes = double(grid.size() + 1);
+    const double tokens = w.tokens * passes + (m.per_layer ? w.first_sentence * passes : 0);
+    std::printf("work: %s%.0f tokens (%lld sentences, %s) x %zu embedding passes (+1 FP32 reference)%s = %.0f token-passes\n",
+                w.exact ? "" : "at most ", w.tokens, static_cast<long long>(m.sentences),
+                w.exact ? "counted with the model's tokenizer" : "each at most 128 tokens; the model or text is absent",
+                grid.size(), m.per_layer ? " + the first sentence again per pass (per_layer)" : "", tokens);
+    std::printf("estimate: ~%s of forward passes on %d cores (%.0f tokens/s per core, all-MiniLM-L6-v2; larger encoders\n"
+                "          scale with their size), plus loading the model and quantizing its weights for each point\n",
+                seconds_text(tokens / (kEncoderTokensPerSecondPerCore * cores)).c_str(), cores,
+                kEncoderTokensPerSecondPerCore);
+  } else if (config.source == SourceKind::model) {
+    // data.generate adds one incremental step per generated token (counted as one token).
+    const double tokens = double(config.model.tokens + config.model.generate) * double(grid.size() + 1);
     std::printf("work: %lld tokens x %zu forward passes (+1 FP32 reference) = %.0f token-passes\n",
-                static_cast<long long>(config.model.tokens), grid.size(), tokens);
+                static_cast<long long>(config.model.tokens + config.model.generate), grid.size(), tokens);
     std::printf("estimate: ~%s of forward passes on %d cores (%.1f tokens/s per core, SmolLM2 prefill; larger models\n"
                 "          scale with their size), plus loading the model and quantizing its weights for each point\n",
                 seconds_text(tokens / (kModelTokensPerSecondPerCore * cores)).c_str(), cores, kModelTokensPerSecondPerCore);

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "experiments/config/layer_selection.hpp"
+#include "models/transformer/numerics.hpp"
 #include "sim/gemm/accum_spec.hpp"
 #include "sim/quant/quant_spec.hpp"
 #include "sim/quant/quantize.hpp"
@@ -18,6 +19,9 @@ namespace bitsim::experiments {
 namespace {
 
 const std::vector<std::string> kQuantRoles = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs", "logits"};
+// Model-only role axes (models/README.md): Q/K/V projection outputs, Q entering QK, the MLP
+// hidden state, the residual stream, and the norms' statistics (unscaled element formats).
+const std::vector<std::string> kExtraRoles = {"qkv", "attn_q", "hidden", "residual", "norm_stats"};
 
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
   std::string out;
@@ -296,7 +300,7 @@ void read_data(const Reader& r, const YAML::Node& node, ExperimentConfig& c, con
   auto& m = c.model;
   m.text_name = "austen";
   if (node) {
-    r.check_map(node, "data", {"text", "tokens", "sentences", "per_layer"});
+    r.check_map(node, "data", {"text", "tokens", "sentences", "per_layer", "generate"});
     const std::string kind = std::string(models::architecture_name(m.architecture)) + (m.decoder() ? " decoder" : " encoder");
     if (node["text"]) m.text_name = r.scalar(node["text"], "data.text");
     if (node["tokens"]) {
@@ -310,6 +314,15 @@ void read_data(const Reader& r, const YAML::Node& node, ExperimentConfig& c, con
       m.sentences = r.integer(node["sentences"], "data.sentences", 1);
     }
     if (node["per_layer"]) m.per_layer = r.boolean(node["per_layer"], "data.per_layer");
+    if (node["generate"]) {
+      if (!m.decoder()) r.fail(node["generate"], "data.generate applies to decoders (greedy decoding); '" + m.name + "' is a " + kind);
+      m.generate = r.integer(node["generate"], "data.generate", 1);
+      // The prompt fills `tokens` positions and every generated token but the last is fed back.
+      const auto positions = m.tokens + m.generate - 1;
+      if (m.dims && m.dims->context > 0 && positions > m.dims->context)
+        r.fail(node["generate"], "data.tokens + data.generate - 1 = " + std::to_string(positions) + " positions exceed the model's " +
+                                     std::to_string(m.dims->context) + " (the prompt plus every generated token but the last)");
+    }
   }
   if (m.text_name == "austen") {
     const auto pretrained = find_pretrained(base);
@@ -351,13 +364,16 @@ void read_sweep(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
         } catch (const std::exception& e) {
           r.fail(item, what + ": " + e.what());
         }
-      } else if (contains(kQuantRoles, axis.name)) {
+      } else if (contains(kQuantRoles, axis.name) || contains(kExtraRoles, axis.name)) {
         sim::QuantSpec spec;
         try {
           spec = sim::parse_quant_spec(text);
         } catch (const std::exception& e) {
           r.fail(item, what + ": " + e.what());
         }
+        if (axis.name == "norm_stats" && (spec.is_block || spec.is_scaled() || spec.transform != sim::TransformSpec{}))
+          r.fail(item, what + ": norm statistics take an unscaled element format (e.g. bf16, fp16:rz, e4m3fn:sr, fp64), "
+                             "not '" + text + "'");
         if (c.source == SourceKind::synthetic && !spec.is_identity())
           dry_run(r, item, spec, c.synthetic.shape[1]);
       } else if (axis.name == "accum") {
@@ -490,6 +506,8 @@ std::vector<FilterEntry> read_filters(const Reader& r, const YAML::Node& node, c
 
 const std::vector<std::string> kDecoderMetrics = {"ppl", "ref_ppl", "delta_ppl", "kl_mean", "kl_p99", "kl_max", "top1",
                                                   "logits_sqnr_db", "nonfinite_rows"};
+// Greedy decoding (data.generate > 0) against the FP32 reference's tokens.
+const std::vector<std::string> kGenerateMetrics = {"divergence_index", "agreement", "top1_prob_delta"};
 const std::vector<std::string> kEncoderMetrics = {"cosine_mean", "cosine_min", "retrieval_top1", "retrieval_mrr"};
 const std::vector<std::string> kTensorMetrics = {"mse", "rmse", "bias", "max_abs", "max_rel", "sqnr_db", "cosine", "nonfinite"};
 const std::vector<std::string> kGemmMetrics = {"gemm_mse", "gemm_max_abs", "gemm_sqnr_db", "gemm_cosine", "accum_sqnr_db", "accum_max_abs"};
@@ -504,6 +522,7 @@ std::string source_kind(const ExperimentConfig& c) {
 // Which kind of source records a metric this source does not ("" for an unknown name).
 std::string other_kind_of_metric(const std::string& name) {
   if (contains(kDecoderMetrics, name)) return "decoders (next-token metrics)";
+  if (contains(kGenerateMetrics, name)) return "decoders with data.generate > 0 (greedy decoding)";
   if (contains(kEncoderMetrics, name)) return "encoders (sentence-embedding metrics)";
   if (contains(kTensorMetrics, name)) return "synthetic tensors";
   if (contains(kGemmMetrics, name)) return "synthetic tensors with a GEMM (model.gemm_n > 0)";
@@ -527,6 +546,55 @@ void read_metrics(const Reader& r, const YAML::Node& node, ExperimentConfig& c) 
   }
 }
 
+// `dump: {tensors: [pattern, ...], points: all | [index, ...], values: true, codes: true}`
+void read_dump(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  if (!node) return;
+  r.check_map(node, "dump", {"tensors", "points", "values", "codes"});
+  if (c.source == SourceKind::workload) r.fail(node, "dump applies to model and synthetic sources, not to workloads");
+  DumpRequest& d = c.dump;
+  d.mark = r.mark(node);
+  if (!node["tensors"]) r.fail(node, "dump needs 'tensors': glob patterns over tensor names (synthetic: weights, "
+                                     "activations; models: weight.blk.<i>.<linear>, weight.output, and activation "
+                                     "roles such as act.blk.<i>.<linear>, qkv.blk.<i>.q, residual.blk.<i>)");
+  for (const auto& [pattern, item] : r.values(node["tensors"], "dump.tensors")) {
+    if (pattern.empty()) r.fail(item, "dump.tensors: an empty pattern");
+    if (c.source == SourceKind::synthetic) {
+      const auto names = synthetic_dump_names(c);
+      if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return models::glob_match(pattern, n); }))
+        r.fail(item, "dump.tensors: '" + pattern + "' matches no tensor of this source; valid: " + join(names));
+    }
+    d.tensors.push_back(pattern);
+  }
+  if (const auto points = node["points"]) {
+    if (!(points.IsScalar() && points.Scalar() == "all")) {
+      if (!points.IsSequence()) r.fail(points, "dump.points must be 'all' or a list of grid indices");
+      for (const auto& item : points) {
+        const auto index = std::uint64_t(r.integer(item, "each index of dump.points", 0));
+        if (std::find(d.points.begin(), d.points.end(), index) != d.points.end())
+          r.fail(item, "dump.points lists " + std::to_string(index) + " twice");
+        d.points.push_back(index);
+      }
+      if (d.points.empty()) r.fail(points, "dump.points is an empty list (write 'all', or leave the key out)");
+    }
+  }
+  if (node["values"]) d.values = r.boolean(node["values"], "dump.values");
+  if (node["codes"]) d.codes = r.boolean(node["codes"], "dump.codes");
+  if (!d.values && !d.codes) r.fail(node, "dump: values and codes are both false; nothing would be dumped");
+}
+
+// `reference: fp32 | fp64` (model sources): the numerics of the reference run.
+void read_reference(const Reader& r, const YAML::Node& node, ExperimentConfig& c) {
+  if (!node) return;
+  const auto name = r.scalar(node, "reference");
+  if (c.source != SourceKind::model) r.fail(node, "reference applies to model sources (the synthetic reference is float64 already)");
+  try {
+    (void)models::Numerics::reference(name);
+  } catch (const std::invalid_argument& e) {
+    r.fail(node, e.what());
+  }
+  c.reference = name;
+}
+
 ExperimentConfig parse(const std::string& text, const std::filesystem::path& file) {
   const Reader r(file.string());
   YAML::Node root;
@@ -537,7 +605,8 @@ ExperimentConfig parse(const std::string& text, const std::filesystem::path& fil
   }
   if (!root.IsMap()) r.fail(root, "an experiment file is a mapping of keys (name, model, sweep, ...), not a " + Reader::kind(root));
   r.check_map(root, "the experiment", {"name", "description", "model", "data", "sweep", "zip", "include", "exclude",
-                                       "metrics", "output", "device", "threads", "checkpoint", "workload"});
+                                       "metrics", "output", "device", "threads", "checkpoint", "workload",
+                                       "dump", "reference"});
   ExperimentConfig c;
   c.file = file;
   c.text = text;
@@ -576,10 +645,22 @@ ExperimentConfig parse(const std::string& text, const std::filesystem::path& fil
       if (c.checkpoint_seconds <= 0) r.fail(cp["seconds"], "checkpoint.seconds must be positive");
     }
   }
+  read_dump(r, root["dump"], c);
+  read_reference(r, root["reference"], c);
   return c;
 }
 
 }  // namespace
+
+bool DumpRequest::wants(std::uint64_t index) const {
+  return enabled() && (points.empty() || std::find(points.begin(), points.end(), index) != points.end());
+}
+
+std::vector<std::string> synthetic_dump_names(const ExperimentConfig& config) {
+  std::vector<std::string> names = {"weights"};
+  if (config.synthetic.gemm_n > 0) names.push_back("activations");
+  return names;
+}
 
 const Axis* ExperimentConfig::axis(const std::string& axis_name) const {
   for (const auto& a : axes)
@@ -606,7 +687,9 @@ std::vector<std::string> axis_names(const ExperimentConfig& config) {
   if (config.source == SourceKind::synthetic) return {"weights", "activations", "accum", "seed"};
   std::vector<std::string> out = {"weights", "activations", "kv_cache", "attn_scores", "attn_probs"};
   if (config.model.decoder()) out.emplace_back("logits");
-  out.insert(out.end(), {"accum", "layers", "seed"});
+  out.insert(out.end(), {"accum", "layers"});
+  out.insert(out.end(), kExtraRoles.begin(), kExtraRoles.end());
+  out.emplace_back("seed");
   return out;
 }
 
@@ -616,7 +699,12 @@ std::vector<std::string> metric_names(const ExperimentConfig& config) {
     for (const auto& m : config.workload.workload->metrics) out.push_back(m.name);
     return out;
   }
-  if (config.source == SourceKind::model) return config.model.decoder() ? kDecoderMetrics : kEncoderMetrics;
+  if (config.source == SourceKind::model) {
+    if (!config.model.decoder()) return kEncoderMetrics;
+    auto out = kDecoderMetrics;
+    if (config.model.generate > 0) out.insert(out.end(), kGenerateMetrics.begin(), kGenerateMetrics.end());
+    return out;
+  }
   auto out = kTensorMetrics;
   if (config.synthetic.gemm_n > 0) out.insert(out.end(), kGemmMetrics.begin(), kGemmMetrics.end());
   return out;

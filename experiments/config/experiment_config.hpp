@@ -55,6 +55,7 @@ struct ModelSource {
   std::int64_t tokens = 64;         // decoders: the first N tokens of the text
   std::int64_t sentences = 32;      // encoders: the first N paragraphs of the text
   bool per_layer = false;           // record `sqnr_per_layer` (one SQNR per block) per point
+  std::int64_t generate = 0;        // decoders: > 0 greedily decodes N tokens after the first `tokens`
   bool decoder() const { return models::is_decoder(architecture); }
 };
 
@@ -82,6 +83,18 @@ struct FilterEntry {
   SourceMark mark;
 };
 
+// The `dump:` key: raw dumps of selected tensors (values and stored codes) of selected
+// points into the results file (/dumps; experiments/README.md, "Tensor dumps").
+struct DumpRequest {
+  std::vector<std::string> tensors;   // glob patterns over tensor names; empty: no dumps
+  std::vector<std::uint64_t> points;  // grid indices; empty: every point
+  bool values = true;                 // the quantize-dequantized float32 values
+  bool codes = true;                  // the packed element codes, scales and zero points
+  SourceMark mark;                    // the `dump:` mapping
+  bool enabled() const { return !tensors.empty(); }
+  bool wants(std::uint64_t index) const;
+};
+
 struct ExperimentConfig {
   std::string name;
   std::filesystem::path file;   // the experiment file as given
@@ -99,6 +112,8 @@ struct ExperimentConfig {
   int threads = 0;                                // 0: all cores
   std::int64_t checkpoint_points = 16;            // checkpoint after this many new points
   double checkpoint_seconds = 30;                 // ... or this many seconds
+  DumpRequest dump;                               // `dump:` (none by default)
+  std::string reference = "fp32";                 // model sources: models::Numerics::reference name
 
   const Axis* axis(const std::string& name) const;
 };
@@ -110,6 +125,10 @@ std::string source_name(const ExperimentConfig& config);
 std::vector<std::string> axis_names(const ExperimentConfig& config);
 // The metrics a source can record (the default list when `metrics` is absent).
 std::vector<std::string> metric_names(const ExperimentConfig& config);
+
+// The tensors a synthetic source can dump: "weights" (X under the weights spec) and, with
+// gemm_n > 0, "activations" (A under the activations spec).
+std::vector<std::string> synthetic_dump_names(const ExperimentConfig& config);
 
 // Reads and checks an experiment file; throws ConfigError ("FILE:LINE:COL: ...").
 ExperimentConfig load_experiment(const std::filesystem::path& file);

@@ -68,6 +68,21 @@ void write_attribute(hid_t object, const std::string& name, std::int64_t value) 
   check_status(H5Awrite(attribute, H5T_NATIVE_INT64, &value), "writing attribute " + name);
 }
 
+void write_attribute(hid_t object, const std::string& name, const std::vector<std::int64_t>& values) {
+  const hsize_t dims[1] = {values.size()};
+  const Handle space = make(H5Screate_simple(1, dims, nullptr), "creating an array space");
+  const Handle attribute = make(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                                "creating attribute " + name);
+  if (!values.empty()) check_status(H5Awrite(attribute, H5T_NATIVE_INT64, values.data()), "writing attribute " + name);
+}
+
+void write_attribute(hid_t object, const std::string& name, double value) {
+  const Handle space = make(H5Screate(H5S_SCALAR), "creating a scalar space");
+  const Handle attribute = make(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                                "creating attribute " + name);
+  check_status(H5Awrite(attribute, H5T_NATIVE_DOUBLE, &value), "writing attribute " + name);
+}
+
 bool has_attribute(hid_t object, const std::string& name) {
   const htri_t exists = H5Aexists(object, name.c_str());
   if (exists < 0) fail("looking for attribute " + name);
@@ -119,6 +134,33 @@ std::int64_t read_integer_attribute(hid_t object, const std::string& name) {
   if (H5Tget_class(stored) != H5T_INTEGER) throw std::runtime_error("attribute '" + name + "' is not an integer");
   std::int64_t value = 0;
   check_status(H5Aread(attribute, H5T_NATIVE_INT64, &value), "reading attribute " + name);
+  return value;
+}
+
+}  // namespace bitsim::experiments::hdf5
+
+namespace bitsim::experiments::hdf5 {
+
+std::vector<std::int64_t> read_integer_array_attribute(hid_t object, const std::string& name) {
+  const Handle attribute = open_attribute(object, name);
+  const Handle stored = make(H5Aget_type(attribute), "reading the type of attribute " + name);
+  if (H5Tget_class(stored) != H5T_INTEGER) throw std::runtime_error("attribute '" + name + "' is not integers");
+  const Handle space = make(H5Aget_space(attribute), "reading the shape of attribute " + name);
+  if (H5Sget_simple_extent_ndims(space) != 1) throw std::runtime_error("attribute '" + name + "' is not a 1-D array");
+  const hssize_t count = H5Sget_simple_extent_npoints(space);
+  if (count < 0) fail("reading the size of attribute " + name);
+  std::vector<std::int64_t> values(std::size_t(count), 0);
+  if (count > 0) check_status(H5Aread(attribute, H5T_NATIVE_INT64, values.data()), "reading attribute " + name);
+  return values;
+}
+
+double read_real_attribute(hid_t object, const std::string& name) {
+  const Handle attribute = open_attribute(object, name);
+  require_scalar(attribute, name);
+  const Handle stored = make(H5Aget_type(attribute), "reading the type of attribute " + name);
+  if (H5Tget_class(stored) != H5T_FLOAT) throw std::runtime_error("attribute '" + name + "' is not a real number");
+  double value = 0;
+  check_status(H5Aread(attribute, H5T_NATIVE_DOUBLE, &value), "reading attribute " + name);
   return value;
 }
 

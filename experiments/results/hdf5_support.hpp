@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bitsim::experiments::hdf5 {
 
@@ -71,8 +72,13 @@ Handle variable_string_type();
 // fixed- and variable-length strings and any integer type.
 void write_attribute(hid_t object, const std::string& name, const std::string& value);
 void write_attribute(hid_t object, const std::string& name, std::int64_t value);
+// A 1-D int64 array (a shape) and a float64 scalar.
+void write_attribute(hid_t object, const std::string& name, const std::vector<std::int64_t>& values);
+void write_attribute(hid_t object, const std::string& name, double value);
 bool has_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
 std::int64_t read_integer_attribute(hid_t object, const std::string& name);
+std::vector<std::int64_t> read_integer_array_attribute(hid_t object, const std::string& name);
+double read_real_attribute(hid_t object, const std::string& name);
 
 }  // namespace bitsim::experiments::hdf5

@@ -28,6 +28,29 @@ struct Column {
 
 using Cell = std::variant<std::string, std::int64_t, double>;
 
+// Added by the results owner: the raw dump of one tensor of one point (the experiment
+// file's `dump:` key), stored under /dumps/<index>/<name> (experiments/results/README.md).
+// Everything here depends only on the config and the seeds (reproducible).
+struct TensorDump {
+  std::string name;                   // "weights", "weight.blk.0.attn_q", ...: no '/', unique per point
+  std::string spec;                   // the canonical QuantSpec the tensor was quantized with
+  std::vector<std::int64_t> shape;
+  std::vector<float> values;          // the quantize-dequantized values, row-major; empty: not recorded
+  // The stored form (sim::encode), empty when not recorded: element codes packed end to end,
+  // least significant bit first, `code_bits` each (formats::pack_codes; an identity spec
+  // stores the float32 bit patterns, 32 bits); scale codes likewise over `scale_shape`;
+  // block zero points likewise; NVFP4's second-level tensor scale.
+  bool has_codes = false;
+  int code_bits = 0;
+  std::vector<std::uint8_t> codes;
+  std::vector<std::int64_t> scale_shape;
+  int scale_bits = 0;
+  std::vector<std::uint8_t> scales;
+  int zero_point_bits = 0;
+  std::vector<std::uint8_t> zero_points;
+  double tensor_scale = 1.0;
+};
+
 struct PointResult {
   std::uint64_t index = 0;     // position in the expanded grid (0-based)
   std::vector<Cell> cells;     // one per schema column, in schema order, kinds matching
@@ -35,6 +58,8 @@ struct PointResult {
   // names with the same lengths, or none.
   std::vector<std::pair<std::string, std::vector<double>>> arrays;
   double seconds = 0;          // wall time of the point: environment, not reproducible
+  // Added by the results owner: raw tensor dumps of this point (sorted by name by add()).
+  std::vector<TensorDump> dumps;
 };
 
 struct RunInfo {

@@ -106,6 +106,56 @@ std::vector<std::pair<std::string, std::string>> parse_dependencies(const std::s
   return deps;
 }
 
+// A 1-D or N-D dataset of `type` in the file, from memory of `memory_type`.
+void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims, hid_t file_type,
+                   hid_t memory_type, const void* data, hid_t dataset_properties) {
+  const Handle space = make(H5Screate_simple(int(dims.size()), dims.data(), nullptr), "creating a space");
+  const Handle dataset =
+      make(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dataset_properties, H5P_DEFAULT),
+           "creating dataset " + name);
+  hsize_t count = 1;
+  for (hsize_t d : dims) count *= d;
+  if (count > 0) check_status(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "writing " + name);
+}
+
+void write_bytes_dataset(hid_t parent, const std::string& name, const std::vector<std::uint8_t>& bytes,
+                         hid_t dataset_properties) {
+  write_dataset(parent, name, {bytes.size()}, H5T_STD_U8LE, H5T_NATIVE_UINT8, bytes.data(), dataset_properties);
+}
+
+// /dumps/<index>/<name>: the raw tensors of the points that have any (none: no group, so
+// files without dumps keep their layout byte for byte).
+void write_dumps(hid_t file, const ResultsTable& table, hid_t groups, hid_t datasets) {
+  if (std::none_of(table.rows.begin(), table.rows.end(), [](const PointResult& r) { return !r.dumps.empty(); })) return;
+  const Handle dumps = make(H5Gcreate2(file, "dumps", H5P_DEFAULT, groups, H5P_DEFAULT), "creating group dumps");
+  for (const PointResult& row : table.rows) {
+    if (row.dumps.empty()) continue;
+    const std::string point_name = std::to_string(row.index);
+    const Handle point = make(H5Gcreate2(dumps, point_name.c_str(), H5P_DEFAULT, groups, H5P_DEFAULT),
+                              "creating group dumps/" + point_name);
+    for (const TensorDump& d : row.dumps) {
+      const std::string where = "dumps/" + point_name + "/" + d.name;
+      const Handle tensor = make(H5Gcreate2(point, d.name.c_str(), H5P_DEFAULT, groups, H5P_DEFAULT), "creating " + where);
+      hdf5::write_attribute(tensor, "spec", d.spec);
+      hdf5::write_attribute(tensor, "shape", d.shape);
+      if (!d.values.empty()) {
+        std::vector<hsize_t> dims(d.shape.begin(), d.shape.end());
+        write_dataset(tensor, "values", dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, d.values.data(), datasets);
+      }
+      if (d.has_codes) {
+        hdf5::write_attribute(tensor, "code_bits", std::int64_t(d.code_bits));
+        hdf5::write_attribute(tensor, "scale_shape", d.scale_shape);
+        hdf5::write_attribute(tensor, "scale_bits", std::int64_t(d.scale_bits));
+        hdf5::write_attribute(tensor, "zero_point_bits", std::int64_t(d.zero_point_bits));
+        hdf5::write_attribute(tensor, "tensor_scale", d.tensor_scale);
+        write_bytes_dataset(tensor, "codes", d.codes, datasets);
+        write_bytes_dataset(tensor, "scales", d.scales, datasets);
+        write_bytes_dataset(tensor, "zero_points", d.zero_points, datasets);
+      }
+    }
+  }
+}
+
 void write_table(hid_t file, const ResultsTable& table) {
   const RunInfo& info = table.info;
   const BuildInfo& build = table.build;
@@ -180,6 +230,8 @@ void write_table(hid_t file, const ResultsTable& table) {
       write_doubles(arrays, name, {rows, length}, values.data(), datasets);
     }
   }
+
+  write_dumps(file, table, groups, datasets);
 
   // /environment: where and when the run happened; the only part that differs on a rerun.
   const Handle environment =
@@ -327,6 +379,95 @@ void read_arrays(hid_t file, ResultsTable& table) {
   }
 }
 
+// The names of a group's links, in name order.
+std::vector<std::string> link_names(hid_t group, const std::string& where) {
+  H5G_info_t info{};
+  check_status(H5Gget_info(group, &info), "listing " + where);
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (length < 0) hdf5::fail("listing " + where);
+    std::string name(std::size_t(length) + 1, '\0');
+    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    name.resize(std::size_t(length));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+std::size_t element_count_of(const std::vector<hsize_t>& dims) {
+  std::size_t n = 1;
+  for (hsize_t d : dims) n *= std::size_t(d);
+  return n;
+}
+
+std::vector<std::uint8_t> read_bytes_dataset(hid_t parent, const std::string& name, const std::string& where) {
+  const Handle dataset = open_dataset(parent, name, where);
+  const auto dims = dims_of(dataset, where);
+  if (dims.size() != 1) throw std::runtime_error(where + " is not a 1-D byte array");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(dims[0]));
+  if (!bytes.empty()) {
+    check_status(H5Dread(dataset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), "reading " + where);
+  }
+  return bytes;
+}
+
+void read_dumps(hid_t file, ResultsTable& table) {
+  const htri_t exists = H5Lexists(file, "dumps", H5P_DEFAULT);
+  if (exists < 0) hdf5::fail("looking for /dumps");
+  if (exists == 0) return;  // the run dumped nothing
+  const Handle dumps = make(H5Gopen2(file, "dumps", H5P_DEFAULT), "opening /dumps");
+  for (const std::string& point_name : link_names(dumps, "/dumps")) {
+    const std::string point_where = "/dumps/" + point_name;
+    std::uint64_t index = 0;
+    std::size_t used = 0;
+    try {
+      index = std::stoull(point_name, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    const auto row = std::lower_bound(table.rows.begin(), table.rows.end(), index,
+                                      [](const PointResult& r, std::uint64_t i) { return r.index < i; });
+    if (used != point_name.size() || point_name.empty() || row == table.rows.end() || row->index != index) {
+      throw std::runtime_error(point_where + " does not name a point of /results");
+    }
+    const Handle point = make(H5Gopen2(dumps, point_name.c_str(), H5P_DEFAULT), "opening " + point_where);
+    for (const std::string& name : link_names(point, point_where)) {
+      const std::string where = point_where + "/" + name;
+      const Handle tensor = make(H5Gopen2(point, name.c_str(), H5P_DEFAULT), "opening " + where);
+      TensorDump d;
+      d.name = name;
+      d.spec = hdf5::read_string_attribute(tensor, "spec");
+      d.shape = hdf5::read_integer_array_attribute(tensor, "shape");
+      if (H5Lexists(tensor, "values", H5P_DEFAULT) > 0) {
+        const Handle values = open_dataset(tensor, "values", where + "/values");
+        const auto dims = dims_of(values, where + "/values");
+        if (!std::equal(dims.begin(), dims.end(), d.shape.begin(), d.shape.end(),
+                        [](hsize_t a, std::int64_t b) { return std::int64_t(a) == b; })) {
+          throw std::runtime_error(where + "/values does not have the shape its attribute 'shape' says");
+        }
+        d.values.resize(element_count_of(dims));
+        if (!d.values.empty()) {
+          check_status(H5Dread(values, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d.values.data()),
+                       "reading " + where + "/values");
+        }
+      }
+      d.has_codes = H5Lexists(tensor, "codes", H5P_DEFAULT) > 0;
+      if (d.has_codes) {
+        d.code_bits = int(hdf5::read_integer_attribute(tensor, "code_bits"));
+        d.scale_shape = hdf5::read_integer_array_attribute(tensor, "scale_shape");
+        d.scale_bits = int(hdf5::read_integer_attribute(tensor, "scale_bits"));
+        d.zero_point_bits = int(hdf5::read_integer_attribute(tensor, "zero_point_bits"));
+        d.tensor_scale = hdf5::read_real_attribute(tensor, "tensor_scale");
+        d.codes = read_bytes_dataset(tensor, "codes", where + "/codes");
+        d.scales = read_bytes_dataset(tensor, "scales", where + "/scales");
+        d.zero_points = read_bytes_dataset(tensor, "zero_points", where + "/zero_points");
+      }
+      row->dumps.push_back(std::move(d));
+    }
+  }
+}
+
 void read_environment(hid_t file, ResultsTable& table) {
   const htri_t exists = H5Lexists(file, "environment", H5P_DEFAULT);
   if (exists <= 0) throw std::runtime_error("group /environment is missing");
@@ -446,6 +587,7 @@ ResultsTable read_results_file(const std::filesystem::path& path) {
     table.build.dependencies = parse_dependencies(hdf5::read_string_attribute(file, "dependencies"));
     read_rows(file, table);
     read_arrays(file, table);
+    read_dumps(file, table);
     read_environment(file, table);
     return table;
   } catch (const std::exception& e) {

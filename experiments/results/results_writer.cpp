@@ -57,6 +57,30 @@ void check_array_name(const std::string& name) {
   }
 }
 
+// Tensor dumps: valid, distinct names (sorted here), values matching the shape.
+void check_dumps(const std::string& point, std::vector<TensorDump>& dumps) {
+  std::sort(dumps.begin(), dumps.end(), [](const TensorDump& a, const TensorDump& b) { return a.name < b.name; });
+  for (std::size_t i = 0; i < dumps.size(); ++i) {
+    const TensorDump& d = dumps[i];
+    if (d.name.empty() || d.name == "." || d.name.find('/') != std::string::npos) {
+      throw std::invalid_argument(point + ": tensor dump name '" + d.name + "' is not a valid group name (non-empty, no '/')");
+    }
+    if (i > 0 && d.name == dumps[i - 1].name) throw std::invalid_argument(point + " dumps tensor '" + d.name + "' twice");
+    std::size_t elements = 1;
+    for (std::int64_t extent : d.shape) {
+      if (extent < 0) throw std::invalid_argument(point + ", dump '" + d.name + "': negative extent in its shape");
+      elements *= std::size_t(extent);
+    }
+    if (!d.values.empty() && d.values.size() != elements) {
+      throw std::invalid_argument(point + ", dump '" + d.name + "': " + std::to_string(d.values.size()) +
+                                  " values for a shape of " + std::to_string(elements) + " elements");
+    }
+    if (!d.has_codes && !(d.codes.empty() && d.scales.empty() && d.zero_points.empty())) {
+      throw std::invalid_argument(point + ", dump '" + d.name + "': codes given without has_codes");
+    }
+  }
+}
+
 }  // namespace
 
 ResultsWriter::ResultsWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -165,6 +189,7 @@ void ResultsWriter::add(PointResult result) {
       throw std::invalid_argument(point + " gives array '" + result.arrays[a].first + "' twice");
     }
   }
+  check_dumps(point, result.dumps);
   if (s.arrays_known) {
     bool same = result.arrays.size() == s.array_shapes.size();
     for (std::size_t a = 0; same && a < result.arrays.size(); ++a) {

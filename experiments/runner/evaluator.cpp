@@ -11,6 +11,7 @@
 #include "formats/block/block_format.hpp"
 #include "formats/format.hpp"
 #include "models/eval/embedding_metrics.hpp"
+#include "models/eval/greedy.hpp"
 #include "models/eval/layer_profile.hpp"
 #include "models/eval/next_token_metrics.hpp"
 #include "models/io/gguf.hpp"
@@ -98,7 +99,10 @@ models::Numerics point_numerics(const GridPoint& point, int layers) {
     const char* suffix;
   };
   static constexpr Role roles[] = {{"weights", "weight", ".*"}, {"activations", "act", ".*"}, {"kv_cache", "kv", ".*"},
-                                   {"attn_scores", "attn", ".scores"}, {"attn_probs", "attn", ".probs"}};
+                                   {"attn_scores", "attn", ".scores"}, {"attn_probs", "attn", ".probs"},
+                                   // the role axes of models/README.md's newer roles
+                                   {"qkv", "qkv", ".*"}, {"attn_q", "attn", ".q"}, {"hidden", "hidden", ".*"},
+                                   {"residual", "residual", ""}, {"norm_stats", "norm", ".*"}};
   models::Numerics n;
   for (const auto& role : roles) {
     const auto spec = point_quant_spec(point, role.axis);
@@ -114,8 +118,41 @@ models::Numerics point_numerics(const GridPoint& point, int layers) {
 // The per-layer array of a point: one SQNR (dB) per block against the reference's.
 constexpr const char* kLayerArray = "sqnr_per_layer";
 
+// The per-point arrays of greedy decoding (data.generate): each generated token's top-1
+// probability, and the tokens themselves (ids as reals; NaN past a row without a number).
+constexpr const char* kTop1ProbArray = "top1_prob_per_step";
+constexpr const char* kTokenArray = "generated_tokens";
+
+// One greedy decoding of data.generate tokens: the tokens and their top-1 probabilities.
+struct Generation {
+  std::vector<std::int32_t> tokens;
+  std::vector<double> top1_probs;
+};
+
+// The greedy-decoding metrics of a point against the reference's decoding of the same
+// prompt: divergence_index (first differing step; N when none), agreement (fraction of
+// the N steps with equal tokens) and top1_prob_delta, the mean |p_top1 - p_top1_ref| over
+// the steps whose context still equals the reference's — steps 0 .. divergence_index,
+// the divergent step included (its token is picked from the same context), all N when
+// the decodings agree.
+std::vector<std::pair<std::string, double>> generation_metrics(const Generation& reference, const Generation& test, std::size_t steps) {
+  const auto c = models::compare_greedy(reference.tokens, test.tokens);
+  const std::size_t divergence = c.first_divergence < 0 ? steps : std::size_t(c.first_divergence);
+  const std::size_t compared = std::min(steps, divergence + 1);
+  double delta = 0;
+  for (std::size_t i = 0; i < compared; ++i) {
+    const double ref = i < reference.top1_probs.size() ? reference.top1_probs[i] : std::nan("");
+    const double got = i < test.top1_probs.size() ? test.top1_probs[i] : std::nan("");
+    delta += std::abs(got - ref);  // NaN (a row without a number) makes the mean NaN
+  }
+  return {{"divergence_index", double(divergence)}, {"agreement", c.agreement},
+          {"top1_prob_delta", compared ? delta / double(compared) : 0.0}};
+}
+
 // A decoder (Llama GGUF, GPT-2 safetensors) on the first `tokens` tokens of a text; the
-// FP32 logits (and block outputs, with per_layer) are computed once.
+// FP32 logits (and block outputs, with per_layer) are computed once. With data.generate,
+// each point (and the reference, once) then decodes N tokens greedily from its own prefill
+// through its KV cache, so the prompt's forward pass serves both kinds of metric.
 template <class Model, class Session>
 class DecoderEvaluator final : public Evaluator {
  public:
@@ -126,8 +163,9 @@ class DecoderEvaluator final : public Evaluator {
       throw std::invalid_argument("the text '" + m.text.string() + "' has only " + std::to_string(tokens_.size()) +
                                   " tokens, fewer than data.tokens = " + std::to_string(m.tokens));
     tokens_.resize(std::size_t(m.tokens));
-    Session reference(model_, models::Numerics{});
+    Session reference(model_, models::Numerics::reference(config.reference));  // reference: fp32 | fp64
     reference_ = reference.forward(tokens_, m.per_layer ? &reference_blocks_ : nullptr);
+    reference_generation_ = generate(reference, reference_);
   }
   bool parallel_points() const override { return false; }
 
@@ -136,21 +174,44 @@ class DecoderEvaluator final : public Evaluator {
     std::vector<sim::TensorF> blocks;
     const auto logits = session.forward(tokens_, config_.model.per_layer ? &blocks : nullptr);
     const auto m = models::next_token_metrics(reference_, logits, tokens_);
+    std::vector<std::pair<std::string, double>> all = {
+        {"ppl", m.perplexity}, {"ref_ppl", m.reference_perplexity}, {"delta_ppl", m.perplexity - m.reference_perplexity},
+        {"kl_mean", m.kl_mean}, {"kl_p99", m.kl_p99}, {"kl_max", m.kl_max}, {"top1", m.top1},
+        {"logits_sqnr_db", m.logits_sqnr_db}, {"nonfinite_rows", double(m.nonfinite_rows)}};
     PointMetrics out;
-    out.cells = select(config_, {{"ppl", m.perplexity}, {"ref_ppl", m.reference_perplexity},
-                                 {"delta_ppl", m.perplexity - m.reference_perplexity}, {"kl_mean", m.kl_mean},
-                                 {"kl_p99", m.kl_p99}, {"kl_max", m.kl_max}, {"top1", m.top1},
-                                 {"logits_sqnr_db", m.logits_sqnr_db}, {"nonfinite_rows", double(m.nonfinite_rows)}});
     if (config_.model.per_layer) out.arrays.emplace_back(kLayerArray, models::layer_sqnr_db(reference_blocks_, blocks));
+    if (steps() > 0) {
+      const auto g = generate(session, logits);
+      const auto greedy = generation_metrics(reference_generation_, g, steps());
+      all.insert(all.end(), greedy.begin(), greedy.end());
+      out.arrays.emplace_back(kTop1ProbArray, padded(g.top1_probs));
+      std::vector<double> ids(g.tokens.begin(), g.tokens.end());
+      out.arrays.emplace_back(kTokenArray, padded(ids));
+    }
+    out.cells = select(config_, all);
     return out;
   }
 
  private:
+  std::size_t steps() const { return std::size_t(config_.model.generate); }
+  // Greedy decoding after the prompt's forward pass (`logits`), continuing the session.
+  Generation generate(Session& session, const sim::TensorF& logits) const {
+    Generation g;
+    if (steps() > 0) g.tokens = models::greedy_continue(session, logits, int(steps()), &g.top1_probs);
+    return g;
+  }
+  // Every point's arrays have N entries (a decoding cut short by a row without a number is NaN after it).
+  std::vector<double> padded(std::vector<double> values) const {
+    values.resize(steps(), std::nan(""));
+    return values;
+  }
+
   const ExperimentConfig& config_;
   Model model_;
   std::vector<std::int32_t> tokens_;
   sim::TensorF reference_;
   std::vector<sim::TensorF> reference_blocks_;
+  Generation reference_generation_;
 };
 
 // A BERT encoder on the text's first `sentences` paragraphs: embedding metrics against the
@@ -165,7 +226,7 @@ class EncoderEvaluator final : public Evaluator {
     if (std::int64_t(sentences_.size()) < m.sentences)
       throw std::invalid_argument("the text '" + m.text.string() + "' has only " + std::to_string(sentences_.size()) +
                                   " paragraphs, fewer than data.sentences = " + std::to_string(m.sentences));
-    const models::BertSession reference(model_, models::Numerics{});
+    const models::BertSession reference(model_, models::Numerics::reference(config.reference));  // reference: fp32 | fp64
     reference_ = embed_all(reference);
     if (m.per_layer) (void)reference.encode(sentences_[0], &reference_blocks_);
   }
@@ -229,13 +290,15 @@ const char* const kBitsAxes[] = {"weights", "activations"};
 
 }  // namespace
 
+models::Numerics model_point_numerics(const GridPoint& point, int layers) { return point_numerics(point, layers); }
+
 bool metric_is_integer(const ExperimentConfig& config, const std::string& metric) {
   if (config.source == SourceKind::workload) {
     for (const auto& m : config.workload.workload->metrics)
       if (m.name == metric) return m.integer;
     return false;
   }
-  return metric == "nonfinite" || metric == "nonfinite_rows";
+  return metric == "nonfinite" || metric == "nonfinite_rows" || metric == "divergence_index";
 }
 
 std::vector<Cell> select_metrics(const ExperimentConfig& config, const std::vector<std::pair<std::string, double>>& all) {

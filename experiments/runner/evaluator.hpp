@@ -6,7 +6,8 @@
 // Columns of the results table, in order: one per sweep axis (text; `seed` an integer),
 // `weights_bits` / `activations_bits` (storage bits per element, scales included) when
 // those axes exist, then the config's metrics (real; counts integer). Model sources with
-// data.per_layer also give each point the array `sqnr_per_layer` (one SQNR per block).
+// data.per_layer also give each point the array `sqnr_per_layer` (one SQNR per block);
+// decoders with data.generate = N the arrays `top1_prob_per_step` and `generated_tokens` (N each).
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/results/results_file.hpp"
+#include "models/transformer/numerics.hpp"
 #include "sim/gemm/accum_spec.hpp"
 #include "sim/quant/quant_spec.hpp"
 
@@ -54,6 +56,9 @@ PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& eval
 // the point's seed added to the spec's own seed.
 sim::QuantSpec point_quant_spec(const GridPoint& point, const std::string& role);
 sim::AccumSpec point_accum_spec(const GridPoint& point);
+// A model point's numerics (every role axis as rules over its layer selection), as the
+// model evaluators apply them; `layers` is the model's block count (tensor dumps use it).
+models::Numerics model_point_numerics(const GridPoint& point, int layers);
 
 // Storage bits per element of a spec: element bits plus the scale's share (per group,
 // block formats' effective bits); per-tensor and per-channel scales count as 0; 32 for none.

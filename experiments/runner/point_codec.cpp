@@ -45,6 +45,57 @@ class Cursor {
   std::size_t size_, pos_ = 0;
 };
 
+// A vector of trivially copyable elements: its length, then its bytes.
+template <class T>
+void put_vector(std::vector<std::uint8_t>& out, const std::vector<T>& values) {
+  put(out, std::uint64_t(values.size()));
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(values.data());
+  out.insert(out.end(), bytes, bytes + values.size() * sizeof(T));
+}
+
+template <class T>
+std::vector<T> get_vector(Cursor& in, std::size_t size) {
+  const auto n = in.get<std::uint64_t>();
+  if (n > size) throw std::runtime_error("bad vector length in point data from an MPI rank");
+  std::vector<T> values(static_cast<std::size_t>(n));
+  for (auto& v : values) v = in.get<T>();
+  return values;
+}
+
+void put_dump(std::vector<std::uint8_t>& out, const TensorDump& d) {
+  put_string(out, d.name);
+  put_string(out, d.spec);
+  put_vector(out, d.shape);
+  put_vector(out, d.values);
+  put(out, std::uint8_t(d.has_codes));
+  put(out, std::int32_t(d.code_bits));
+  put_vector(out, d.codes);
+  put_vector(out, d.scale_shape);
+  put(out, std::int32_t(d.scale_bits));
+  put_vector(out, d.scales);
+  put(out, std::int32_t(d.zero_point_bits));
+  put_vector(out, d.zero_points);
+  put(out, d.tensor_scale);
+}
+
+TensorDump get_dump(Cursor& in, std::size_t size) {
+  TensorDump d;
+  d.name = in.get_string();
+  d.spec = in.get_string();
+  d.shape = get_vector<std::int64_t>(in, size);
+  d.values = get_vector<float>(in, size);
+  d.has_codes = in.get<std::uint8_t>() != 0;
+  d.code_bits = in.get<std::int32_t>();
+  d.codes = get_vector<std::uint8_t>(in, size);
+  d.scale_shape = get_vector<std::int64_t>(in, size);
+  d.scale_bits = in.get<std::int32_t>();
+  d.scales = get_vector<std::uint8_t>(in, size);
+  d.zero_point_bits = in.get<std::int32_t>();
+  d.zero_points = get_vector<std::uint8_t>(in, size);
+  d.tensor_scale = in.get<double>();
+  return d;
+}
+
 }  // namespace
 
 void encode_points(const std::vector<PointResult>& points, std::vector<std::uint8_t>& out) {
@@ -65,6 +116,8 @@ void encode_points(const std::vector<PointResult>& points, std::vector<std::uint
       put(out, std::uint64_t(values.size()));
       for (double v : values) put(out, v);
     }
+    put(out, std::uint64_t(p.dumps.size()));
+    for (const auto& d : p.dumps) put_dump(out, d);
   }
 }
 
@@ -96,6 +149,9 @@ std::vector<PointResult> decode_points(const std::uint8_t* data, std::size_t siz
       for (auto& v : values) v = in.get<double>();
       p.arrays.emplace_back(std::move(name), std::move(values));
     }
+    const auto dumps = in.get<std::uint64_t>();
+    if (dumps > size) throw std::runtime_error("bad dump count in point data from an MPI rank");
+    for (std::uint64_t k = 0; k < dumps; ++k) p.dumps.push_back(get_dump(in, size));
     points.push_back(std::move(p));
   }
   if (!in.done()) throw std::runtime_error("trailing bytes in point data from an MPI rank");

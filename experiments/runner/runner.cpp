@@ -28,6 +28,7 @@
 #include "experiments/runner/evaluator.hpp"
 #include "experiments/runner/point_codec.hpp"
 #include "experiments/runner/progress.hpp"
+#include "experiments/runner/tensor_dumps.hpp"
 
 namespace bitsim::experiments {
 namespace {
@@ -75,13 +76,14 @@ RunInfo run_info(const ExperimentConfig& config, const RunOptions& options, cons
 
 // Evaluates `todo` on `threads` threads, handing each finished point to `done` (called
 // under a lock, in completion order). Stops taking points after request_stop().
-void evaluate_points(const ExperimentConfig& config, const Evaluator& evaluator, const std::vector<const GridPoint*>& todo,
-                     int threads, const std::function<void(PointResult)>& done) {
+void evaluate_points(const ExperimentConfig& config, const Evaluator& evaluator, const TensorDumper& dumper,
+                     const std::vector<const GridPoint*>& todo, int threads, const std::function<void(PointResult)>& done) {
   std::mutex lock;
   auto run_one = [&](const GridPoint& point) {
     if (g_stop.load()) return;
     const auto start = Clock::now();
     auto result = evaluate_point(config, evaluator, point);
+    result.dumps = dumper.dump(point);  // the `dump:` tensors of this point, if any
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const std::lock_guard guard(lock);
     done(std::move(result));
@@ -135,6 +137,7 @@ RunSummary run_local(const ExperimentConfig& config, const RunOptions& options) 
   summary.grid_size = grid.size();
   const int threads = resolve_threads(config, options);
   check_output_free(summary.output, options);
+  const TensorDumper dumper(config, grid.size());  // checks dump: before the (slow) reference
   const auto evaluator = make_evaluator(config);  // the reference, before any file is written
   auto writer = open_writer(summary.output, config, options, run_info(config, options, grid, options.shard, threads));
   const auto todo = points_to_run(grid, options.shard, writer.finished(), summary);
@@ -143,7 +146,7 @@ RunSummary run_local(const ExperimentConfig& config, const RunOptions& options) 
   std::int64_t since_checkpoint = 0;
   auto last_checkpoint = Clock::now();
   try {
-    evaluate_points(config, *evaluator, todo, threads, [&](PointResult result) {
+    evaluate_points(config, *evaluator, dumper, todo, threads, [&](PointResult result) {
       writer.add(std::move(result));
       ++summary.evaluated;
       progress.update(summary.evaluated);
@@ -228,9 +231,10 @@ RunSummary run_mpi(const ExperimentConfig& config, const RunOptions& options) {
   std::vector<PointResult> results;
   std::string failure;
   try {
+    const TensorDumper dumper(config, grid.size());
     const auto evaluator = make_evaluator(config);
     Progress progress(todo.size(), options.progress && rank == 0);
-    evaluate_points(config, *evaluator, todo, threads, [&](PointResult r) {
+    evaluate_points(config, *evaluator, dumper, todo, threads, [&](PointResult r) {
       results.push_back(std::move(r));
       progress.update(results.size());
     });

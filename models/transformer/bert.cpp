@@ -15,7 +15,17 @@ using sim::Index;
 using sim::Shape;
 using sim::TensorF;
 
+// The linear weights of a layer and their role names.
+constexpr LayerWeight<BertLayer> kWeights[] = {
+    {&BertLayer::wq, "attn_q"},       {&BertLayer::wk, "attn_k"},
+    {&BertLayer::wv, "attn_v"},       {&BertLayer::wo, "attn_output"},
+    {&BertLayer::w_up, "ffn_up"},     {&BertLayer::w_down, "ffn_down"}};
+
 }  // namespace
+
+std::vector<std::pair<std::string, const TensorF*>> BertModel::named_weights() const {
+  return named_layer_weights(weights_.layers, kWeights);
+}
 
 std::string BertConfig::describe() const {
   return "bert: " + std::to_string(layers) + " layers, d_model " + std::to_string(d_model) + ", " +
@@ -80,10 +90,6 @@ BertModel BertModel::from_directory(const std::string& dir) {
 
 BertSession::BertSession(const BertModel& model, Numerics numerics)
     : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  static constexpr LayerWeight<BertLayer> kWeights[] = {
-      {&BertLayer::wq, "attn_q"},       {&BertLayer::wk, "attn_k"},
-      {&BertLayer::wv, "attn_v"},       {&BertLayer::wo, "attn_output"},
-      {&BertLayer::w_up, "ffn_up"},     {&BertLayer::w_down, "ffn_down"}};
   quantize_layer_weights(ops_, weights_.layers, kWeights);
 }
 
@@ -105,26 +111,25 @@ TensorF BertSession::encode(const std::vector<std::int32_t>& tokens, std::vector
     for (Index t = 0; t < n; ++t)
       for (Index j = 0; j < c.d_model; ++j) xs[std::size_t(t * c.d_model + j)] += ts[std::size_t(j)];
   }
-  sim::NormSpec norm;
-  norm.eps = c.norm_eps;
-  x = sim::layer_norm(x, weights_.embed_norm_w, weights_.embed_norm_b, norm);
+  const auto norm = [&](const std::string& name) { return ops_.norm(c.norm_eps, name, 0); };
+  x = sim::layer_norm(x, weights_.embed_norm_w, weights_.embed_norm_b, norm("embeddings"));
   const auto q = [&](const TensorF& t, const std::string& role) { return ops_.quantize(t, role, 0); };
 
   for (int i = 0; i < c.layers; ++i) {
     const auto& l = weights_.layers[std::size_t(i)];
     const std::string blk = "blk." + std::to_string(i) + ".";
     TensorF a = q(x, "act." + blk + "attn_q");
-    TensorF qh = to_heads(ops_.linear(a, l.wq, &l.bq, blk + "attn_q"), c.heads);
-    TensorF kh = q(to_heads(ops_.linear(a, l.wk, &l.bk, blk + "attn_k"), c.heads), "kv." + blk + "k");
-    TensorF vh = q(to_heads(ops_.linear(a, l.wv, &l.bv, blk + "attn_v"), c.heads), "kv." + blk + "v");
+    TensorF qh = q(to_heads(q(ops_.linear(a, l.wq, &l.bq, blk + "attn_q"), "qkv." + blk + "q"), c.heads), "attn." + blk + "q");
+    TensorF kh = q(to_heads(q(ops_.linear(a, l.wk, &l.bk, blk + "attn_k"), "qkv." + blk + "k"), c.heads), "kv." + blk + "k");
+    TensorF vh = q(to_heads(q(ops_.linear(a, l.wv, &l.bv, blk + "attn_v"), "qkv." + blk + "v"), c.heads), "kv." + blk + "v");
     TensorF o = from_heads(ops_.attention(qh, kh, vh, blk, false, 0));
     add_in_place(x, ops_.linear(q(o, "act." + blk + "attn_output"), l.wo, &l.bo, blk + "attn_output"));
-    x = sim::layer_norm(x, l.attn_norm_w, l.attn_norm_b, norm);
+    x = sim::layer_norm(x, l.attn_norm_w, l.attn_norm_b, norm(blk + "attn"));
 
     TensorF m = sim::gelu(ops_.linear(q(x, "act." + blk + "ffn_up"), l.w_up, &l.b_up, blk + "ffn_up"), sim::GeluApprox::erf);
     m = q(q(m, "hidden." + blk + "ffn"), "act." + blk + "ffn_down");
     add_in_place(x, ops_.linear(m, l.w_down, &l.b_down, blk + "ffn_down"));
-    x = q(sim::layer_norm(x, l.ffn_norm_w, l.ffn_norm_b, norm), "residual." + blk.substr(0, blk.size() - 1));
+    x = q(sim::layer_norm(x, l.ffn_norm_w, l.ffn_norm_b, norm(blk + "ffn")), "residual." + blk.substr(0, blk.size() - 1));
     if (block_outputs) block_outputs->push_back(x.clone());
   }
   return x;

@@ -4,15 +4,16 @@
 // normalisation: all-MiniLM-L6-v2 and other BertModel checkpoints in safetensors.
 //
 // Embeddings, tokens t[0..T) (with [CLS] ... [SEP]), token type 0:
-//   x = layer_norm(word[t] + position[0..T) + token_type[0])          (float32)
+//   x = layer_norm(word[t] + position[0..T) + token_type[0])          norm.embeddings (statistics)
 // One layer (post-LN), role names as in numerics.hpp:
 //   a = Q_act(x)                                                     act.blk.i.attn_q
 //   q, k, v = a Wq^T + bq, a Wk^T + bk, a Wv^T + bv                  matmul.blk.i.attn_{q,k,v}
-//   k, v = Q_kv(k), Q_kv(v)                                          kv.blk.i.{k,v}
+//   q, k, v = Q(q), Q(k), Q(v)  ([T, d])                             qkv.blk.i.{q,k,v}
+//   q = Q(q);  k, v = Q_kv(k), Q_kv(v)  (per head)                   attn.blk.i.q, kv.blk.i.{k,v}
 //   o = attention(q, k, v), every query sees every key               attn.blk.i.{scores,probs}
-//   x = layer_norm(x + Q_act(o) Wo^T + bo)                           act/matmul.blk.i.attn_output
+//   x = layer_norm(x + Q_act(o) Wo^T + bo)                           act/matmul.blk.i.attn_output, norm.blk.i.attn
 //   m = gelu_erf(Q_act(x) Wu^T + bu)                                 act/matmul.blk.i.ffn_up
-//   x = layer_norm(x + Q_act(Q_hidden(m)) Wd^T + bd)                 hidden.blk.i.ffn, ffn_down
+//   x = layer_norm(x + Q_act(Q_hidden(m)) Wd^T + bd)                 hidden.blk.i.ffn, ffn_down, norm.blk.i.ffn
 //   x = Q_res(x)                                                     residual.blk.i
 // Pooling: e = mean over the T positions of x (float64 sum, rounded to float32), then
 // e / max(|e|_2, 1e-12) (as torch.nn.functional.normalize), then Q_emb(e)   embedding.
@@ -54,6 +55,8 @@ class BertModel {
 
   const BertConfig& config() const { return config_; }
   const BertWeights& weights() const { return weights_; }
+  // Every weight quantized under role "weight.<name>" ("blk.i.<linear>").
+  std::vector<std::pair<std::string, const sim::TensorF*>> named_weights() const;
 
  private:
   BertConfig config_;

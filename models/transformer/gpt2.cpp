@@ -25,7 +25,18 @@ sim::GeluApprox gelu_kind(const HfCheckpoint& ck) {
   throw LoadError(ck.path() + ": activation_function '" + name + "' is not supported (valid: gelu_new, gelu_pytorch_tanh, gelu)");
 }
 
+// The linear weights of a layer and their role names.
+constexpr LayerWeight<Gpt2Layer> kWeights[] = {
+    {&Gpt2Layer::w_qkv, "attn_qkv"}, {&Gpt2Layer::w_o, "attn_output"},
+    {&Gpt2Layer::w_fc, "ffn_up"},    {&Gpt2Layer::w_proj, "ffn_down"}};
+
 }  // namespace
+
+std::vector<std::pair<std::string, const TensorF*>> Gpt2Model::named_weights() const {
+  auto out = named_layer_weights(weights_.layers, kWeights);
+  out.emplace_back("output", &weights_.output);
+  return out;
+}
 
 std::string Gpt2Config::describe() const {
   return "gpt2: " + std::to_string(layers) + " layers, d_model " + std::to_string(d_model) + ", " +
@@ -92,9 +103,6 @@ Gpt2Model Gpt2Model::from_safetensors(const std::string& path) {
 
 Gpt2Session::Gpt2Session(const Gpt2Model& model, Numerics numerics)
     : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  static constexpr LayerWeight<Gpt2Layer> kWeights[] = {
-      {&Gpt2Layer::w_qkv, "attn_qkv"}, {&Gpt2Layer::w_o, "attn_output"},
-      {&Gpt2Layer::w_fc, "ffn_up"},    {&Gpt2Layer::w_proj, "ffn_down"}};
   quantize_layer_weights(ops_, weights_.layers, kWeights);
   weights_.output = ops_.weight(weights_.output, "output");
   reset();
@@ -114,30 +122,31 @@ TensorF Gpt2Session::forward(const std::vector<std::int32_t>& tokens, std::vecto
                                 " positions exceed the model's context of " + std::to_string(c.context));
   const std::vector<Index> ids(tokens.begin(), tokens.end());
   TensorF x = sim::add_positions(sim::embedding(weights_.token_embedding, ids), weights_.position_embedding, past_);
-  sim::NormSpec norm;
-  norm.eps = c.norm_eps;
+  const auto norm = [&](const std::string& name) { return ops_.norm(c.norm_eps, name, past_); };
   const Index d = c.d_model;
   const auto q = [&](const TensorF& t, const std::string& role) { return ops_.quantize(t, role, past_); };
 
   for (int i = 0; i < c.layers; ++i) {
     const auto& l = weights_.layers[std::size_t(i)];
     const std::string blk = "blk." + std::to_string(i) + ".";
-    TensorF a = q(sim::layer_norm(x, l.ln1_w, l.ln1_b, norm), "act." + blk + "attn_qkv");
+    TensorF a = q(sim::layer_norm(x, l.ln1_w, l.ln1_b, norm(blk + "attn")), "act." + blk + "attn_qkv");
     const TensorF qkv = ops_.linear(a, l.w_qkv, &l.b_qkv, blk + "attn_qkv");
-    const TensorF qh = to_heads(columns(qkv, 0, d), c.heads);
-    const auto& keys = cache_.append_k(std::size_t(i), q(to_heads(columns(qkv, d, d), c.heads), "kv." + blk + "k"));
-    const auto& values = cache_.append_v(std::size_t(i), q(to_heads(columns(qkv, 2 * d, d), c.heads), "kv." + blk + "v"));
+    const TensorF qh = q(to_heads(q(columns(qkv, 0, d), "qkv." + blk + "q"), c.heads), "attn." + blk + "q");
+    const TensorF kh = to_heads(q(columns(qkv, d, d), "qkv." + blk + "k"), c.heads);
+    const TensorF vh = to_heads(q(columns(qkv, 2 * d, d), "qkv." + blk + "v"), c.heads);
+    const auto& keys = cache_.append_k(std::size_t(i), q(kh, "kv." + blk + "k"));
+    const auto& values = cache_.append_v(std::size_t(i), q(vh, "kv." + blk + "v"));
     const TensorF o = from_heads(ops_.attention(qh, keys, values, blk, true, past_));
     add_in_place(x, ops_.linear(q(o, "act." + blk + "attn_output"), l.w_o, &l.b_o, blk + "attn_output"));
 
-    a = q(sim::layer_norm(x, l.ln2_w, l.ln2_b, norm), "act." + blk + "ffn_up");
+    a = q(sim::layer_norm(x, l.ln2_w, l.ln2_b, norm(blk + "ffn")), "act." + blk + "ffn_up");
     TensorF m = sim::gelu(ops_.linear(a, l.w_fc, &l.b_fc, blk + "ffn_up"), c.gelu);
     m = q(q(m, "hidden." + blk + "ffn"), "act." + blk + "ffn_down");
     add_in_place(x, ops_.linear(m, l.w_proj, &l.b_proj, blk + "ffn_down"));
     x = q(x, "residual." + blk.substr(0, blk.size() - 1));
     if (block_outputs) block_outputs->push_back(x.clone());
   }
-  TensorF h = q(sim::layer_norm(x, weights_.lnf_w, weights_.lnf_b, norm), "act.output");
+  TensorF h = q(sim::layer_norm(x, weights_.lnf_w, weights_.lnf_b, norm("output")), "act.output");
   TensorF logits = q(ops_.linear(h, weights_.output, nullptr, "output"), "logits");
   past_ += Index(tokens.size());
   return logits;

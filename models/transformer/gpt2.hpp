@@ -16,15 +16,16 @@
 // layers, d, f, V and P come from the tensors' shapes.
 //
 // One layer, role names as in numerics.hpp:
-//   a = Q_act(layer_norm(x, ln_1))                                  act.blk.i.attn_qkv
+//   a = Q_act(layer_norm(x, ln_1))                                  norm.blk.i.attn, act.blk.i.attn_qkv
 //   [q | k | v] = a Wqkv^T + b  (one matmul, as stored)             matmul.blk.i.attn_qkv
+//   q, k, v = Q(q), Q(k), Q(v);  q = Q(q) per head                  qkv.blk.i.{q,k,v}, attn.blk.i.q
 //   K, V cache += Q_kv(k), Q_kv(v)                                  kv.blk.i.{k,v}
 //   o = attention(q, K, V), causal                                  attn.blk.i.{scores,probs}
 //   x += Q_act(o) Wo^T + bo                                         act/matmul.blk.i.attn_output
-//   m = gelu(Q_act(layer_norm(x, ln_2)) Wfc^T + bfc)                act/matmul.blk.i.ffn_up
+//   m = gelu(Q_act(layer_norm(x, ln_2)) Wfc^T + bfc)                norm.blk.i.ffn, act/matmul.blk.i.ffn_up
 //   x += Q_act(Q_hidden(m)) Wproj^T + bproj                         hidden.blk.i.ffn, ffn_down
 //   x = Q_res(x)                                                    residual.blk.i
-// then logits = Q_logits(Q_act(layer_norm(x, ln_f)) Wout^T)        act.output, output, logits
+// then logits = Q_logits(Q_act(layer_norm(x, ln_f)) Wout^T)        norm.output, act.output, output, logits
 // Weights: weight.blk.i.{attn_qkv, attn_output, ffn_up, ffn_down}, weight.output.
 // Biases, norms, embeddings and residual additions stay float32.
 #include <cstdint>
@@ -64,6 +65,8 @@ class Gpt2Model {
 
   const Gpt2Config& config() const { return config_; }
   const Gpt2Weights& weights() const { return weights_; }
+  // Every weight quantized under role "weight.<name>" ("blk.i.<linear>", "output").
+  std::vector<std::pair<std::string, const sim::TensorF*>> named_weights() const;
 
  private:
   Gpt2Config config_;

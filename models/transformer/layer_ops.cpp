@@ -1,6 +1,7 @@
 #include "models/transformer/layer_ops.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "sim/gemm/gemm.hpp"
 #include "sim/kernels/attention.hpp"
@@ -44,8 +45,24 @@ TensorF LayerOps::weight(const TensorF& w, const std::string& name) const {
 
 TensorF LayerOps::quantize(const TensorF& x, const std::string& role, std::int64_t step) const {
   const auto spec = numerics_.quant_for(role);
+  const std::uint64_t stream = role_seed(role) + std::uint64_t(step) * 0x9E3779B97F4A7C15ull;
+  if (numerics_.tap) numerics_.tap(role, x, spec, stream);
   if (spec.is_identity()) return x;
-  return sim::fake_quantize(x, spec, role_seed(role) + std::uint64_t(step) * 0x9E3779B97F4A7C15ull);
+  return sim::fake_quantize(x, spec, stream);
+}
+
+sim::NormSpec LayerOps::norm(double eps, const std::string& name, std::int64_t step) const {
+  const std::string role = "norm." + name;
+  sim::NormSpec spec;
+  spec.eps = eps;
+  const auto q = numerics_.quant_for(role);
+  if (q.is_identity()) return spec;
+  if (q.is_block || q.is_scaled() || q.transform != sim::TransformSpec{})
+    throw std::invalid_argument("role '" + role + "': norm statistics take an unscaled element format (e.g. bf16, "
+                                "fp16:rz, e4m3fn:sr, fp64), not '" + sim::to_string(q) + "'");
+  spec.stats = sim::Precision(formats::Format::parse(q.format), q.rounding,
+                              formats::RandomStream{q.seed, role_seed(role) + std::uint64_t(step) * 0x9E3779B97F4A7C15ull});
+  return spec;
 }
 
 TensorF LayerOps::linear(const TensorF& x, const TensorF& w, const TensorF* bias, const std::string& name) const {

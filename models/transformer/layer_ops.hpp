@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "models/transformer/numerics.hpp"
+#include "sim/kernels/norms.hpp"
 #include "sim/tensor.hpp"
 
 namespace bitsim::models {
@@ -28,6 +30,12 @@ class LayerOps {
   sim::TensorF weight(const sim::TensorF& w, const std::string& name) const;
   // x under `role` (the same tensor when identity).
   sim::TensorF quantize(const sim::TensorF& x, const std::string& role, std::int64_t step) const;
+  // The NormSpec of the norm "norm.<name>" (eps, and the precision its statistics — mean,
+  // variance or mean square, rstd — are computed in). The role's QuantSpec must be an
+  // unscaled element format ("bf16", "fp16:rz", "e4m3fn:sr", "fp64"): each statistics
+  // operation is rounded into it (sim/kernels/norms.hpp); identity keeps plain float32,
+  // bit for bit the unquantized norm. Throws std::invalid_argument for a scaled or block spec.
+  sim::NormSpec norm(double eps, const std::string& name, std::int64_t step) const;
   // x [T, in] · w^T for w [out, in] (+ bias [out], added once after the reduction in the
   // accumulator's wide format), accumulated per the rule of "matmul.<name>".
   sim::TensorF linear(const sim::TensorF& x, const sim::TensorF& w, const sim::TensorF* bias,
@@ -60,6 +68,17 @@ void quantize_layer_weights(const LayerOps& ops, std::vector<Layer>& layers,
       layers[i].*w.member = ops.weight(layers[i].*w.member, prefix + w.role);
     }
   }
+}
+
+// ("blk.i.<role>", &weight) for every listed weight of every layer: the names the weights
+// are quantized under (role "weight.<name>"), for tools that inspect them (tensor dumps).
+template <class Layer, std::size_t N>
+std::vector<std::pair<std::string, const sim::TensorF*>> named_layer_weights(const std::vector<Layer>& layers,
+                                                                             const LayerWeight<Layer> (&weights)[N]) {
+  std::vector<std::pair<std::string, const sim::TensorF*>> out;
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    for (const auto& w : weights) out.emplace_back("blk." + std::to_string(i) + "." + w.role, &(layers[i].*w.member));
+  return out;
 }
 
 // [T, H * hd] -> [H, T, hd] and back.

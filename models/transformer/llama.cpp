@@ -27,7 +27,20 @@ TensorF load_checked(const GgufFile& f, const std::string& name, const Shape& sh
   return dequantize(t);
 }
 
+// The linear weights of a layer and their role names.
+constexpr LayerWeight<LlamaLayer> kWeights[] = {
+    {&LlamaLayer::wq, "attn_q"},         {&LlamaLayer::wk, "attn_k"},
+    {&LlamaLayer::wv, "attn_v"},         {&LlamaLayer::wo, "attn_output"},
+    {&LlamaLayer::w_gate, "ffn_gate"},   {&LlamaLayer::w_up, "ffn_up"},
+    {&LlamaLayer::w_down, "ffn_down"}};
+
 }  // namespace
+
+std::vector<std::pair<std::string, const TensorF*>> LlamaModel::named_weights() const {
+  auto out = named_layer_weights(weights_.layers, kWeights);
+  out.emplace_back("output", &weights_.output);
+  return out;
+}
 
 std::string LlamaConfig::describe() const {
   char base[32];
@@ -86,11 +99,6 @@ LlamaModel LlamaModel::from_gguf(const GgufFile& f) {
 
 LlamaSession::LlamaSession(const LlamaModel& model, Numerics numerics)
     : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  static constexpr LayerWeight<LlamaLayer> kWeights[] = {
-      {&LlamaLayer::wq, "attn_q"},         {&LlamaLayer::wk, "attn_k"},
-      {&LlamaLayer::wv, "attn_v"},         {&LlamaLayer::wo, "attn_output"},
-      {&LlamaLayer::w_gate, "ffn_gate"},   {&LlamaLayer::w_up, "ffn_up"},
-      {&LlamaLayer::w_down, "ffn_down"}};
   quantize_layer_weights(ops_, weights_.layers, kWeights);
   weights_.output = ops_.weight(weights_.output, "output");
   reset();
@@ -110,8 +118,7 @@ TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens, std::vect
                                 " positions exceed the model's context of " + std::to_string(c.context));
   std::vector<Index> ids(tokens.begin(), tokens.end());
   TensorF x = sim::embedding(weights_.token_embedding, ids);
-  sim::NormSpec norm;
-  norm.eps = c.norm_eps;
+  const auto norm = [&](const std::string& name) { return ops_.norm(c.norm_eps, name, past_); };
   sim::RopeSpec rope_spec;
   rope_spec.base = c.rope_base;
   rope_spec.layout = sim::RopeLayout::interleaved;
@@ -121,23 +128,26 @@ TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens, std::vect
   for (int i = 0; i < c.layers; ++i) {
     const auto& l = weights_.layers[std::size_t(i)];
     const std::string blk = "blk." + std::to_string(i) + ".";
-    TensorF a = q(sim::rms_norm(x, l.attn_norm, norm), "act." + blk + "attn_q");
-    TensorF qh = sim::rope(to_heads(ops_.linear(a, l.wq, nullptr, blk + "attn_q"), c.heads), rope_spec);
-    TensorF kh = sim::rope(to_heads(ops_.linear(a, l.wk, nullptr, blk + "attn_k"), c.kv_heads), rope_spec);
-    TensorF vh = to_heads(ops_.linear(a, l.wv, nullptr, blk + "attn_v"), c.kv_heads);
+    TensorF a = q(sim::rms_norm(x, l.attn_norm, norm(blk + "attn")), "act." + blk + "attn_q");
+    const TensorF qp = q(ops_.linear(a, l.wq, nullptr, blk + "attn_q"), "qkv." + blk + "q");
+    const TensorF kp = q(ops_.linear(a, l.wk, nullptr, blk + "attn_k"), "qkv." + blk + "k");
+    const TensorF vp = q(ops_.linear(a, l.wv, nullptr, blk + "attn_v"), "qkv." + blk + "v");
+    TensorF qh = q(sim::rope(to_heads(qp, c.heads), rope_spec), "attn." + blk + "q");
+    TensorF kh = sim::rope(to_heads(kp, c.kv_heads), rope_spec);
+    TensorF vh = to_heads(vp, c.kv_heads);
     const auto& keys = cache_.append_k(std::size_t(i), q(kh, "kv." + blk + "k"));
     const auto& values = cache_.append_v(std::size_t(i), q(vh, "kv." + blk + "v"));
     TensorF o = from_heads(ops_.attention(qh, keys, values, blk, true, past_));
     add_in_place(x, ops_.linear(q(o, "act." + blk + "attn_output"), l.wo, nullptr, blk + "attn_output"));
 
-    a = q(sim::rms_norm(x, l.ffn_norm, norm), "act." + blk + "ffn_gate");
+    a = q(sim::rms_norm(x, l.ffn_norm, norm(blk + "ffn")), "act." + blk + "ffn_gate");
     TensorF m = sim::swiglu(ops_.linear(a, l.w_gate, nullptr, blk + "ffn_gate"), ops_.linear(a, l.w_up, nullptr, blk + "ffn_up"));
     m = q(q(m, "hidden." + blk + "ffn"), "act." + blk + "ffn_down");
     add_in_place(x, ops_.linear(m, l.w_down, nullptr, blk + "ffn_down"));
     x = q(x, "residual." + blk.substr(0, blk.size() - 1));
     if (block_outputs) block_outputs->push_back(x.clone());
   }
-  TensorF h = q(sim::rms_norm(x, weights_.output_norm, norm), "act.output");
+  TensorF h = q(sim::rms_norm(x, weights_.output_norm, norm("output")), "act.output");
   TensorF logits = q(ops_.linear(h, weights_.output, nullptr, "output"), "logits");
   past_ += Index(tokens.size());
   return logits;

@@ -4,17 +4,20 @@
 // every tensor role with the numerics a `Numerics` gives it (numerics.hpp).
 //
 // One layer, x the residual stream [T, d] in float32:
-//   h  = rms_norm(x, attn_norm);  a = Q_act(h)                       act.blk.i.attn_q
-//   q, k, v = a Wq^T, a Wk^T, a Wv^T  (weights quantized once)      matmul.blk.i.attn_{q,k,v}
+//   h  = rms_norm(x, attn_norm);  a = Q_act(h)     statistics: norm.blk.i.attn; act.blk.i.attn_q
+//   q, k, v = Q(a Wq^T), Q(a Wk^T), Q(a Wv^T)  (weights quantized once)
+//                                                   matmul.blk.i.attn_{q,k,v}; qkv.blk.i.{q,k,v}
 //   q, k = RoPE(q, k) at positions past..past+T (adjacent pairs, as GGUF stores Q/K)
+//   q = Q(q)                                                        attn.blk.i.q
 //   K, V cache += Q_kv(k), Q_kv(v)                                  kv.blk.i.{k,v}
 //   o  = attention(q, K, V), causal, heads grouped h -> h / (H / Hkv)
 //   x += Q_act(o) Wo^T                                              act/matmul.blk.i.attn_output
-//   h  = rms_norm(x, ffn_norm);  a = Q_act(h)                       act.blk.i.ffn_gate
+//   h  = rms_norm(x, ffn_norm);  a = Q_act(h)       statistics: norm.blk.i.ffn; act.blk.i.ffn_gate
 //   m  = silu(a Wg^T) * (a Wu^T);  x += Q_act(m) Wd^T               act/matmul.blk.i.ffn_down
 //   x  = Q_res(x)  (the residual stream leaving the block)           residual.blk.i
-// then logits = Q_logits(Q_act(rms_norm(x, output_norm)) Wout^T).
-// Residual additions and norms run in float32. The attention, linear layers, KV cache and
+// then logits = Q_logits(Q_act(rms_norm(x, output_norm)) Wout^T)   norm.output, act.output.
+// Residual additions and the normalised outputs run in float32 (a norm's statistics in the
+// precision its norm.* role gives, float32 by default). The attention, linear layers, KV cache and
 // seeds are LayerOps' (layer_ops.hpp), shared with the GPT-2 and BERT engines.
 #include <cstdint>
 #include <string>
@@ -56,6 +59,8 @@ class LlamaModel {
 
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
+  // Every weight quantized under role "weight.<name>" ("blk.i.attn_q", ..., "output").
+  std::vector<std::pair<std::string, const sim::TensorF*>> named_weights() const;
 
  private:
   LlamaConfig config_;

@@ -1,5 +1,7 @@
 #include "models/transformer/numerics.hpp"
 
+#include <stdexcept>
+
 namespace bitsim::models {
 
 bool glob_match(std::string_view pattern, std::string_view name) {
@@ -40,6 +42,17 @@ std::string Numerics::describe() const {
   for (const auto& [pattern, spec] : quant) s += pattern + " = " + sim::to_string(spec) + "\n";
   for (const auto& [pattern, spec] : accum) s += pattern + " = " + spec.to_string() + "\n";
   return s.empty() ? "fp32 reference\n" : s;
+}
+
+Numerics Numerics::reference(std::string_view name) {
+  Numerics n;
+  if (name == "fp32") return n;
+  if (name == "fp64") {
+    n.accum.emplace_back("matmul.*", sim::AccumSpec::parse("acc=fp64,wide=fp64"));
+    n.quant.emplace_back("norm.*", sim::parse_quant_spec("fp64"));
+    return n;
+  }
+  throw std::invalid_argument("unknown reference numerics '" + std::string(name) + "' (valid: fp32, fp64)");
 }
 
 Numerics Numerics::from_options(const std::string& weights, const std::string& activations,

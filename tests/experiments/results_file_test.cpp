@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "experiments/results/results_file.hpp"
+#include "experiments/runner/synthetic_tensor.hpp"
+#include "experiments/runner/tensor_dumps.hpp"
 #include "tests/experiments/results_fixtures.hpp"
 
 namespace {
@@ -453,7 +455,23 @@ TEST_CASE("h5py reads the file without custom code") {
   }
   ScratchFolder scratch;
   const fs::path path = scratch / "run.h5";
-  write_synthetic(path);
+  {
+    // Point 2 carries raw dumps of one tensor: e4m3fn and int8 codes (one byte each).
+    auto writer = ResultsWriter::create(path, synthetic_schema(), synthetic_info());
+    SyntheticSource source;
+    source.shape = {6, 10};
+    source.scale = 8;
+    const auto x = synthetic_tensor(source, 0);
+    for (std::uint64_t i = 0; i < kSyntheticPoints; ++i) {
+      PointResult p = synthetic_point(i);
+      if (i == 2) {
+        p.dumps.push_back(make_tensor_dump("x.e4m3fn", x, bitsim::sim::parse_quant_spec("e4m3fn"), 0, true, true));
+        p.dumps.push_back(make_tensor_dump("x.int8", x, bitsim::sim::parse_quant_spec("int8"), 0, true, true));
+      }
+      writer.add(std::move(p));
+    }
+    writer.finish("2026-01-01T00:01:00Z");
+  }
   const std::string script =
       "import h5py, math, sys\n"
       "f = h5py.File(sys.argv[1], 'r')\n"
@@ -467,12 +485,27 @@ TEST_CASE("h5py reads the file without custom code") {
       "assert f['arrays/sqnr_per_layer'].shape == (12, 4)\n"
       "assert f['environment'].attrs['host'] == 'host-a'\n"
       "print('sum', repr(float(t['sqnr_db'].sum())))\n"
+      "import numpy as np\n"
+      "g = f['dumps/2/x.e4m3fn']\n"
+      "v, c = g['values'][()], g['codes'][()]\n"
+      "assert g.attrs['code_bits'] == 8 and tuple(g.attrs['shape']) == v.shape == (6, 10), g.attrs['shape']\n"
+      "assert g.attrs['spec'] == 'e4m3fn', g.attrs['spec']\n"
+      "s, e, m = (c >> 7) & 1, ((c >> 3) & 15).astype(np.int64), (c & 7).astype(np.float64)\n"
+      "mag = np.where(e == 0, m / 8 * 2.0 ** -6, (1 + m / 8) * 2.0 ** (e - 7))\n"
+      "assert np.array_equal(np.where(s == 1, -mag, mag).astype(np.float32).reshape(v.shape), v)\n"
+      "i = f['dumps/2/x.int8']\n"
+      "assert np.array_equal(i['codes'][()].view(np.int8).astype(np.float32).reshape(6, 10), i['values'][()])\n"
+      "assert 'dumps/0' not in f\n"
+      "print('dumps decoded')\n"
       "try:\n"
       "    import pandas as pd\n"
       "except ImportError:\n"
       "    print('pandas absent'); sys.exit(0)\n"
-      "df = pd.DataFrame(t)\n"
+      "df = pd.DataFrame(h5py.File(sys.argv[1], 'r')['results'][()])\n"
       "assert len(df) == 12 and df['block'].iloc[1] == 16\n"
+      "assert list(df.columns) == list(t.dtype.names)\n"
+      "assert df['format'].str.decode('utf-8').iloc[8] == 'int8\\u00b7\\u00b5'\n"
+      "assert df[df['block'] == 16]['index'].tolist() == [i for i in range(12) if t['block'][i] == 16]\n"
       "print('pandas ok')\n";
   write_bytes(scratch / "check.py", script);
   const std::string command = python + " " + (scratch / "check.py").string() + " " + path.string() + " 2>&1";
@@ -487,6 +520,12 @@ TEST_CASE("h5py reads the file without custom code") {
   double sum = 0;
   for (std::uint64_t i = 0; i < kSyntheticPoints; ++i) sum += std::get<double>(synthetic_point(i).cells[4]);
   CHECK(output.find("sum") != std::string::npos);
+  CHECK(output.find("dumps decoded") != std::string::npos);
+  // pandas is part of the test dependencies (scripts/install-deps.sh): when python has it,
+  // the DataFrame step must have run.
+  if (std::system((python + " -c 'import pandas' > /dev/null 2>&1").c_str()) == 0) {
+    CHECK(output.find("pandas ok") != std::string::npos);
+  }
   // numpy's pairwise sum of 12 values is the sequential sum (it only splits past 8 blocks of 128).
   CHECK(std::stod(output.substr(output.find("sum") + 4)) == doctest::Approx(sum).epsilon(1e-15));
   MESSAGE("h5py: " << output);
