@@ -256,8 +256,16 @@ std::string to_spec(const Codebook& f) {
     return s;
   }
   std::string s = "codebook<";
-  for (int i = 0; i < f.count; ++i) s += (i ? "," : "") + shortest(f.values[i]);
-  return s + (nan.empty() ? "" : "," + nan) + ">";
+  for (int i = 0; i < f.count; ++i) {
+    if (i) s += ',';
+    s += shortest(f.values[i]);
+  }
+  if (!nan.empty()) {
+    s += ',';
+    s += nan;
+  }
+  s += '>';
+  return s;
 }
 
 }  // namespace bitsim::formats
