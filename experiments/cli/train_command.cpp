@@ -267,7 +267,7 @@ void run(const TrainArgs& a) {
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a tiny byte-level GPT-2 under an emulated low-precision recipe");
   auto a = std::make_shared<TrainArgs>();
-  cmd->add_option("--recipe", a->recipe, "fp32 | bf16 | fp8 | mxfp8 | nvfp4 | int8 (models/train/README.md)")
+  cmd->add_option("--recipe", a->recipe, "fp32 | bf16 | fp8 | fp8_delayed[(H)] | mxfp8 | nvfp4 | int8 (models/train/README.md)")
       ->capture_default_str();
   cmd->add_option("--accum", a->accum,
                   "AccumSpec of every GEMM (sim/gemm/accum_spec.hpp), e.g. order=blas (fast, not bit-defined), "

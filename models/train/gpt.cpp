@@ -56,6 +56,34 @@ void merge_heads(const TensorF& x, TensorF& into, Index b, Index offset) {
         into.data()[(b * T + t) * width + offset + h * hd + c] = x.data()[(h * T + t) * hd + c];
 }
 
+double amax_of(const TensorF& t) {
+  double m = 0;
+  for (Index i = 0; i < t.numel(); ++i) {
+    const double a = std::fabs(double(t.data()[i]));
+    if (std::isnan(a)) return a;  // not recorded in a history (AmaxHistory::observe)
+    m = std::max(m, a);
+  }
+  return m;
+}
+
+// `spec` with every per-tensor absmax operand given the fixed clips cx (x, x^T), cw (W, W^T)
+// and cdy (dy, dy^T): delayed scaling.
+sim::LinearSpec with_clips(sim::LinearSpec s, double cx, double cw, double cdy) {
+  auto set = [](sim::QuantSpec& q, double c) {
+    if (q.is_block || q.granularity != sim::Granularity::per_tensor || q.scale_rule != sim::ScaleRule::absmax) return;
+    if (!std::isfinite(c)) return;  // a non-finite tensor: keep current scaling (NaN scale)
+    q.scale_rule = sim::ScaleRule::fixed;
+    q.clip = c;
+  };
+  set(s.forward.operands.a, cx);
+  set(s.forward.operands.b, cw);
+  set(s.input_grad.operands.a, cdy);
+  set(s.input_grad.operands.b, cw);
+  set(s.weight_grad.operands.a, cdy);
+  set(s.weight_grad.operands.b, cx);
+  return s;
+}
+
 TensorF normal_tensor(Shape shape, double stddev, std::uint64_t seed, std::uint64_t stream) {
   const formats::RandomStream rng{seed, stream};
   TensorF t(std::move(shape));
@@ -117,7 +145,7 @@ Parameter& Gpt::parameter(const std::string& name) {
 }
 
 double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recipe, std::uint64_t step,
-                 bool backward, double loss_scale) {
+                 bool backward, double loss_scale, AmaxHistory* amax) {
   const Index D = config_.d_model, H = config_.heads, hd = D / H, L = config_.layers;
   if (batch <= 0 || tokens.size() % static_cast<std::size_t>(batch) != 0)
     throw std::invalid_argument("GPT loss: " + std::to_string(tokens.size()) + " tokens do not form " +
@@ -140,6 +168,22 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
   Parameter& lnf_b = params_[kFirstLayer + L * kSlots + 1];
   sim::AttentionSpec causal;
   causal.causal = true;
+  // Delayed scaling: the spec of linear j of layer l with clips from the history (dy only
+  // in the backward pass); a training pass records x and W amaxes in the forward, dy in
+  // the backward.
+  const bool delayed = amax != nullptr && recipe.amax_history > 0;
+  auto spec_of = [&](const sim::LinearSpec& base, Index l, Index j, const TensorF& in, const TensorF& w,
+                     const TensorF* dy, bool record) {
+    if (!delayed) return base;
+    const std::size_t key = static_cast<std::size_t>((4 * l + j) * 3);
+    const double ax = amax_of(in), aw = amax_of(w), ady = dy ? amax_of(*dy) : 0.0;
+    if (record && !dy) {
+      amax->observe(key, ax);
+      amax->observe(key + 1, aw);
+    }
+    if (record && dy) amax->observe(key + 2, ady);
+    return with_clips(base, amax->clip(key, ax), amax->clip(key + 1, aw), amax->clip(key + 2, ady));
+  };
 
   // ---- forward, keeping what the backward needs ----
   struct LayerCache {
@@ -154,7 +198,8 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     const sim::LinearSpec spec = recipe.linear_for(step, static_cast<std::uint64_t>(l));
     c.x = x;
     c.a1 = sim::layer_norm(x, P(l, ln1_g).value, P(l, ln1_b).value);
-    c.qkv = sim::linear_forward(c.a1, P(l, attn_w).value, P(l, attn_b).value, spec);
+    c.qkv = sim::linear_forward(c.a1, P(l, attn_w).value, P(l, attn_b).value,
+                                spec_of(spec, l, 0, c.a1, P(l, attn_w).value, nullptr, backward));
     c.att = TensorF({BT, D});
     for (Index b = 0; b < batch; ++b) {
       c.heads.push_back({heads_of(c.qkv, b, T, H, hd, 0), heads_of(c.qkv, b, T, H, hd, D),
@@ -162,11 +207,14 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
       const auto& [q, k, v] = c.heads.back();
       merge_heads(sim::attention(q, k, v, causal), c.att, b, 0);
     }
-    c.x1 = add(x, sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value, spec));
+    c.x1 = add(x, sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value,
+                                      spec_of(spec, l, 1, c.att, P(l, proj_w).value, nullptr, backward)));
     c.a2 = sim::layer_norm(c.x1, P(l, ln2_g).value, P(l, ln2_b).value);
-    c.f = sim::linear_forward(c.a2, P(l, fc_w).value, P(l, fc_b).value, spec);
+    c.f = sim::linear_forward(c.a2, P(l, fc_w).value, P(l, fc_b).value,
+                              spec_of(spec, l, 2, c.a2, P(l, fc_w).value, nullptr, backward));
     c.g = sim::gelu(c.f, sim::GeluApprox::tanh);
-    x = add(c.x1, sim::linear_forward(c.g, P(l, fc2_w).value, P(l, fc2_b).value, spec));
+    x = add(c.x1, sim::linear_forward(c.g, P(l, fc2_w).value, P(l, fc2_b).value,
+                                      spec_of(spec, l, 3, c.g, P(l, fc2_w).value, nullptr, backward)));
   }
   const TensorF hf = sim::layer_norm(x, lnf_g.value, lnf_b.value);
   const TensorF logits = sim::linear_forward(hf, wte.value, std::nullopt, recipe.head);
@@ -189,17 +237,20 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
       P(l, bias).grad = g.db;
     };
     // MLP: x2 = x1 + fc2(gelu(fc(ln2(x1))))
-    const auto g2 = sim::linear_backward(c.g, P(l, fc2_w).value, dx, true, spec);
+    const auto g2 = sim::linear_backward(c.g, P(l, fc2_w).value, dx, true,
+                                         spec_of(spec, l, 3, c.g, P(l, fc2_w).value, &dx, true));
     set(fc2_w, fc2_b, g2);
     const TensorF df = sim::gelu_backward(c.f, g2.dx, sim::GeluApprox::tanh);
-    const auto g1 = sim::linear_backward(c.a2, P(l, fc_w).value, df, true, spec);
+    const auto g1 = sim::linear_backward(c.a2, P(l, fc_w).value, df, true,
+                                         spec_of(spec, l, 2, c.a2, P(l, fc_w).value, &df, true));
     set(fc_w, fc_b, g1);
     const auto n2 = sim::layer_norm_backward(c.x1, P(l, ln2_g).value, g1.dx);
     P(l, ln2_g).grad = n2.dgamma;
     P(l, ln2_b).grad = n2.dbeta;
     const TensorF dx1 = add(dx, n2.dx);
     // Attention: x1 = x + proj(attn(ln1(x)))
-    const auto gp = sim::linear_backward(c.att, P(l, proj_w).value, dx1, true, spec);
+    const auto gp = sim::linear_backward(c.att, P(l, proj_w).value, dx1, true,
+                                         spec_of(spec, l, 1, c.att, P(l, proj_w).value, &dx1, true));
     set(proj_w, proj_b, gp);
     TensorF dqkv({BT, 3 * D});
     for (Index b = 0; b < batch; ++b) {
@@ -210,7 +261,8 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
       merge_heads(ga.dk, dqkv, b, D);
       merge_heads(ga.dv, dqkv, b, 2 * D);
     }
-    const auto gq = sim::linear_backward(c.a1, P(l, attn_w).value, dqkv, true, spec);
+    const auto gq = sim::linear_backward(c.a1, P(l, attn_w).value, dqkv, true,
+                                         spec_of(spec, l, 0, c.a1, P(l, attn_w).value, &dqkv, true));
     set(attn_w, attn_b, gq);
     const auto n1 = sim::layer_norm_backward(c.x, P(l, ln1_g).value, gq.dx);
     P(l, ln1_g).grad = n1.dgamma;
@@ -220,6 +272,7 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
   accumulate(wte.grad, sim::embedding_backward<float>(inputs, dx, config_.vocab));
   const TensorF dpos = sim::positions_backward(dx.reshaped({batch, T, D}), T, 0);
   for (Index i = 0; i < dpos.numel(); ++i) wpe.grad.data()[i] = dpos.data()[i];
+  if (delayed) amax->commit();
   return ce.loss;
 }
 

@@ -54,9 +54,13 @@ class Gpt {
   // Mean next-token cross-entropy of `batch` sequences (tokens [batch, T + 1], T <= context:
   // inputs are the first T, targets the last T of each row). With `backward`, also sets
   // every Parameter::grad to d(loss_scale * loss)/d(parameter). `step` keys the recipe's
-  // stochastic seeds.
+  // stochastic seeds. With a delayed-scaling recipe (Recipe::amax_history > 0) and an
+  // `amax` history, the per-tensor operands of linear `j` (0 c_attn, 1 attn.c_proj, 2 c_fc,
+  // 3 mlp.c_proj) of layer l take their clips from keys (4 l + j) * 3 + {0: x, 1: W, 2: dy}
+  // (x and x^T, W and W^T, dy and dy^T share one history); a backward pass records the
+  // current amaxes and commits them at its end. Without `amax` the recipe scales currently.
   double loss(std::span<const Index> tokens, Index batch, const Recipe& recipe, std::uint64_t step,
-              bool backward, double loss_scale = 1.0);
+              bool backward, double loss_scale = 1.0, AmaxHistory* amax = nullptr);
 
  private:
   GptConfig config_;

@@ -1,5 +1,10 @@
 #include "models/train/recipe.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -33,12 +38,27 @@ sim::LinearSpec three(const char* fx, const char* fw, const char* gdy, const cha
 
 }  // namespace
 
-std::vector<std::string> Recipe::preset_names() { return {"fp32", "bf16", "fp8", "mxfp8", "nvfp4", "int8"}; }
+std::vector<std::string> Recipe::preset_names() { return {"fp32", "bf16", "fp8", "fp8_delayed", "mxfp8", "nvfp4", "int8"}; }
 
 Recipe Recipe::preset(const std::string& name) {
   Recipe r;
   r.name = name;
   if (name == "fp32") return r;
+  if (name == "fp8_delayed" || (name.rfind("fp8_delayed(", 0) == 0 && name.back() == ')')) {
+    int length = 16;
+    if (name != "fp8_delayed") {
+      const std::string h = name.substr(12, name.size() - 13);
+      char* end = nullptr;
+      const long v = std::strtol(h.c_str(), &end, 10);
+      if (h.empty() || *end != '\0' || v < 1 || v > 1000000)
+        throw std::invalid_argument("training recipe '" + name + "': the amax history length must be an integer >= 1");
+      length = static_cast<int>(v);
+    }
+    r = preset("fp8");
+    r.name = name;
+    r.amax_history = length;
+    return r;
+  }
   if (name == "bf16") {
     r.linear = three("bf16", "bf16", "bf16", "bf16", "bf16", "bf16");
   } else if (name == "fp8") {
@@ -54,7 +74,7 @@ Recipe Recipe::preset(const std::string& name) {
   } else {
     std::string valid;
     for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
-    throw std::invalid_argument("unknown training recipe '" + name + "'; valid recipes: " + valid);
+    throw std::invalid_argument("unknown training recipe '" + name + "'; valid recipes: " + valid + ", fp8_delayed(H)");
   }
   return r;
 }
@@ -113,6 +133,61 @@ sim::LinearSpec Recipe::linear_for(std::uint64_t step, std::uint64_t layer) cons
     if (g->accum.accumulator.rounding.mode == formats::Rounding::stochastic) g->accum.seed = mix(g->accum.seed ^ key);
   }
   return s;
+}
+
+double AmaxHistory::clip(std::size_t key, double current) const {
+  const auto it = history_.find(key);
+  if (it == history_.end() || it->second.empty()) return current;
+  return *std::max_element(it->second.begin(), it->second.end());
+}
+
+void AmaxHistory::observe(std::size_t key, double amax) {
+  if (!std::isfinite(amax)) return;
+  auto [it, fresh] = pending_.emplace(key, amax);
+  if (!fresh) it->second = std::max(it->second, amax);
+}
+
+void AmaxHistory::commit() {
+  for (const auto& [key, amax] : pending_) {
+    auto& h = history_[key];
+    h.push_back(amax);
+    while (static_cast<int>(h.size()) > length_) h.pop_front();
+  }
+  pending_.clear();
+}
+
+std::string AmaxHistory::serialize() const {
+  std::string out;
+  char buf[64];
+  for (const auto& [key, h] : history_) {
+    out += (out.empty() ? "" : ";") + std::to_string(key) + ":";
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "%a", h[i]);
+      out += (i ? "," : "") + std::string(buf);
+    }
+  }
+  return out;
+}
+
+AmaxHistory AmaxHistory::parse(int length, const std::string& text) {
+  AmaxHistory a(length);
+  std::istringstream entries(text);
+  std::string entry;
+  while (std::getline(entries, entry, ';')) {
+    const auto colon = entry.find(':');
+    if (colon == std::string::npos || colon == 0) throw std::invalid_argument("amax history: bad entry '" + entry + "'");
+    auto& h = a.history_[std::stoull(entry.substr(0, colon))];
+    std::istringstream values(entry.substr(colon + 1));
+    std::string v;
+    while (std::getline(values, v, ',')) {
+      char* end = nullptr;
+      h.push_back(std::strtod(v.c_str(), &end));
+      if (v.empty() || *end != '\0') throw std::invalid_argument("amax history: bad value '" + v + "'");
+    }
+    if (static_cast<int>(h.size()) > length)
+      throw std::invalid_argument("amax history: more than " + std::to_string(length) + " values in '" + entry + "'");
+  }
+  return a;
 }
 
 MasterWeights MasterWeights::parse(const std::string& format, const std::string& rounding) {

@@ -7,6 +7,9 @@
 //   bf16    every GEMM operand rounded to bf16 (rne), fp32 accumulation (mixed precision)
 //   fp8     forward x, W: e4m3fn per-tensor (current scaling, amax/448); input and weight
 //           gradients: dy e5m2 per-tensor, with W / x e4m3fn per-tensor
+//   fp8_delayed  fp8 with delayed scaling (Transformer Engine): each per-tensor operand's
+//           clip is the max of its amaxes over the previous 16 steps (fp8_delayed(H): H
+//           steps), the current amax while the history is empty; see AmaxHistory
 //   mxfp8   forward mxfp8_e4m3 (blocks of 32 along the reduction axis, e8m0 scales);
 //           gradients dy mxfp8_e5m2, the other operand mxfp8_e4m3
 //   nvfp4   NVFP4 training recipe (../shared/specs/formats.md): weights in 2-D 16x16 blocks
@@ -18,7 +21,10 @@
 // The LM head (tied to the token embedding) stays float32 in every recipe, as the
 // published FP8/FP4 recipes keep the first and last layers in high precision.
 // Stochastic-rounding and RHT seeds are rekeyed per step and per linear layer.
+#include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +39,9 @@ struct Recipe {
   std::string name = "fp32";
   sim::LinearSpec linear;  // every transformer-block linear layer
   sim::LinearSpec head;    // the tied output layer (float32 operands in every preset)
+  // > 0: delayed scaling. The per-tensor absmax operands of the block linears take their
+  // clip from an AmaxHistory of this many previous steps (Gpt::loss), 0: current scaling.
+  int amax_history = 0;
 
   // Sets the AccumSpec of all six GEMMs (block linears and head), e.g. "order=blas" for
   // speed (OpenBLAS sgemm: not bit-defined across machines) or "acc=bf16" to study
@@ -43,6 +52,7 @@ struct Recipe {
   // Hadamard seed replaced by a hash of (its base seed, step, layer, role).
   sim::LinearSpec linear_for(std::uint64_t step, std::uint64_t layer) const;
 
+  // Presets also accept "fp8_delayed(H)", H >= 1 steps of amax history.
   static Recipe preset(const std::string& name);  // throws std::invalid_argument listing presets
   static std::vector<std::string> preset_names();
 
@@ -58,6 +68,30 @@ struct Recipe {
   // Storage bits of one element of the forward operands (32 for fp32; the element
   // format's bits otherwise, scales not counted): what precision scaling laws call P.
   double forward_bits() const;
+};
+
+// Delayed-scaling state: for every key (layer, linear, operand: Gpt::loss numbers them)
+// the amaxes of the last `length` steps. clip() reads only committed steps, so every GEMM
+// of one step sees the same clip for an operand; observe() records this step's amax and
+// commit() (the end of a training step) appends it, dropping the oldest. Non-finite amaxes
+// (an overflowing step under dynamic loss scaling) are not recorded.
+class AmaxHistory {
+ public:
+  explicit AmaxHistory(int length = 0) : length_(length) {}
+  // The max of the stored amaxes of `key`, or `current` when none is stored yet.
+  double clip(std::size_t key, double current) const;
+  void observe(std::size_t key, double amax);
+  void commit();
+  bool empty() const { return history_.empty(); }
+  // Exact text form (hex floats) for checkpoints, and back; parse throws std::invalid_argument.
+  std::string serialize() const;
+  static AmaxHistory parse(int length, const std::string& text);
+  friend bool operator==(const AmaxHistory&, const AmaxHistory&) = default;
+
+ private:
+  int length_;
+  std::map<std::size_t, std::deque<double>> history_;
+  std::map<std::size_t, double> pending_;
 };
 
 // How master weights are stored between optimizer steps: float32 (no format), or rounded

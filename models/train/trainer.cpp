@@ -8,9 +8,10 @@
 
 namespace bitsim::models::train {
 
-double validation_loss(Gpt& model, const Corpus& corpus, Index windows, Index seq, const Recipe& recipe) {
+double validation_loss(Gpt& model, const Corpus& corpus, Index windows, Index seq, const Recipe& recipe,
+                       AmaxHistory* amax) {
   const auto tokens = corpus.validation_windows(windows, seq);
-  return model.loss(tokens, windows, recipe, 0, false);
+  return model.loss(tokens, windows, recipe, 0, false, 1.0, amax);
 }
 
 std::string describe(const TrainConfig& c) {
@@ -46,6 +47,7 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
                                   std::to_string(config.batch * config.seq) + ") must be a multiple of it");
   const std::string run = describe(config);
   TrainResult result{Gpt(config.model, config.seed), {}};
+  result.amax = AmaxHistory(config.recipe.amax_history);
   Optimizer opt(config.optimizer, config.master, config.scaling, result.model);
   opt.round_master(result.model);
   if (ck.resume && !ck.path.empty() && std::filesystem::exists(ck.path)) {
@@ -58,12 +60,15 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
     result.first_step = std::stoll(meta.at("train.next_step"));
     result.model = read_checkpoint(ck.path);
     opt.restore(read_optimizer_state(ck.path, result.model, config.optimizer.kind == OptimizerKind::adamw));
+    if (const auto h = meta.find("train.amax_history"); h != meta.end())
+      result.amax = AmaxHistory::parse(config.recipe.amax_history, h->second);
   }
   auto save = [&](std::int64_t next_step) {
     if (ck.path.empty()) return;
     auto meta = ck.metadata;
     meta["train.config"] = run;
     meta["train.next_step"] = std::to_string(next_step);
+    if (config.recipe.amax_history > 0) meta["train.amax_history"] = result.amax.serialize();
     const auto state = opt.state();
     write_checkpoint(ck.path, result.model, meta, &state);
   };
@@ -73,7 +78,8 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
     row.step = s;
     row.tokens = (s + 1) * config.batch * config.seq;
     const double scale = opt.loss_scale();
-    row.train_loss = result.model.loss(tokens, config.batch, config.recipe, static_cast<std::uint64_t>(s), true, scale);
+    row.train_loss = result.model.loss(tokens, config.batch, config.recipe, static_cast<std::uint64_t>(s), true, scale,
+                                       &result.amax);
     const auto info = opt.step(result.model, s, config.steps);
     row.grad_norm = info.grad_norm;
     row.lr = info.lr;
@@ -81,7 +87,7 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
     row.skipped = info.skipped;
     const bool last = s + 1 == config.steps;
     if (last || (config.eval_every > 0 && (s + 1) % config.eval_every == 0))
-      row.val_loss = validation_loss(result.model, corpus, config.eval_windows, config.seq, config.recipe);
+      row.val_loss = validation_loss(result.model, corpus, config.eval_windows, config.seq, config.recipe, &result.amax);
     result.log.push_back(row);
     if (on_step) on_step(row);
     const bool stop = ck.stop && ck.stop->load();

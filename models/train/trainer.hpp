@@ -46,6 +46,7 @@ struct TrainResult {
   std::vector<LogRow> log;       // the steps run by this call
   std::int64_t first_step = 0;   // > 0 when resumed
   bool interrupted = false;      // stopped by Checkpointing::stop (checkpoint saved)
+  AmaxHistory amax;              // delayed scaling's state after the last step (empty otherwise)
 };
 
 // Periodic, resumable checkpoints (model + optimizer state, checkpoint.hpp). A resumed run
@@ -67,6 +68,8 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus,
 std::string describe(const TrainConfig& config);
 
 // Mean validation loss of `model` over the corpus's fixed validation windows.
-double validation_loss(Gpt& model, const Corpus& corpus, Index windows, Index seq, const Recipe& recipe);
+// A delayed-scaling recipe uses `amax` (read only) when given, current scaling otherwise.
+double validation_loss(Gpt& model, const Corpus& corpus, Index windows, Index seq, const Recipe& recipe,
+                       AmaxHistory* amax = nullptr);
 
 }  // namespace bitsim::models::train

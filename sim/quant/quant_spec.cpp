@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::string_view kFields =
     "per_tensor, per_channel(axis=A), per_group(G[,axis=A]), absmax, percentile(P), "
-    "mse[(steps=S,min=M)], scale(FORMAT), rne, rna, rnz, ru, rd, rz, rto, sr[(seed=N,bits=K)], "
+    "mse[(steps=S,min=M)], fixed(C), scale(FORMAT), rne, rna, rnz, ru, rd, rz, rto, sr[(seed=N,bits=K)], "
     "hadamard[(block=B)], rht[(seed=N,block=B)]";
 
 [[noreturn]] void fail(std::string_view text, const std::string& why) {
@@ -67,7 +67,7 @@ Field split_field(std::string_view text, const std::string& token) {
 
 bool is_field_head(const std::string& head) {
   static const char* const heads[] = {"per_tensor", "per_channel", "per_group", "absmax", "percentile",
-                                      "mse",        "scale",       "rne",       "rna",    "rnz",
+                                      "mse",        "fixed",       "scale",       "rne",       "rna",    "rnz",
                                       "ru",         "rd",          "rz",        "rto",    "sr",
                                       "hadamard",   "rht"};
   for (const char* h : heads)
@@ -219,6 +219,13 @@ QuantSpec parse_quant_spec(std::string_view text) {
       spec.scale_rule = ScaleRule::mse;
       if (auto v = get(a, "steps")) spec.mse_steps = to_number<int>(text, "mse steps", *v);
       if (auto v = get(a, "min")) spec.mse_min_ratio = to_number<double>(text, "mse min", *v);
+    } else if (f.head == "fixed") {
+      once(have_rule, "scale rule");
+      const Args a = parse_args(text, f, {"c"}, 1);
+      spec.scale_rule = ScaleRule::fixed;
+      std::optional<std::string> c = a.positional.empty() ? get(a, "c") : a.positional[0];
+      if (!c) fail(text, "fixed needs a clipping value, e.g. fixed(3.5)");
+      spec.clip = to_number<double>(text, "fixed clip", *c);
     } else if (f.head == "scale") {
       once(have_scale, "scale format");
       if (!f.has_args) fail(text, "scale needs a format, e.g. scale(e8m0fnu)");
@@ -293,6 +300,7 @@ std::string to_string(const QuantSpec& s) {
   }
   if (s.granularity != Granularity::unscaled && s.granularity != Granularity::per_block) {
     if (s.scale_rule == ScaleRule::percentile) out += ":percentile(" + number_string(s.percentile) + ")";
+    if (s.scale_rule == ScaleRule::fixed) out += ":fixed(" + number_string(s.clip) + ")";
     if (s.scale_rule == ScaleRule::mse) {
       out += ":mse";
       if (s.mse_steps != QuantSpec{}.mse_steps || s.mse_min_ratio != QuantSpec{}.mse_min_ratio)
@@ -332,6 +340,8 @@ void validate(const QuantSpec& s) {
     bad("per_group needs a group size >= 1, got " + std::to_string(s.group));
   if (s.scale_rule == ScaleRule::percentile && !(s.percentile > 0 && s.percentile <= 100))
     bad("percentile must lie in (0, 100], got " + number_string(s.percentile));
+  if (s.scale_rule == ScaleRule::fixed && !(std::isfinite(s.clip) && s.clip >= 0))
+    bad("fixed clip must be finite and >= 0, got " + number_string(s.clip));
   if (s.scale_rule == ScaleRule::mse && (s.mse_steps < 1 || !(s.mse_min_ratio > 0 && s.mse_min_ratio <= 1)))
     bad("mse needs steps >= 1 and 0 < min <= 1, got steps=" + std::to_string(s.mse_steps) +
         ", min=" + number_string(s.mse_min_ratio));

@@ -13,6 +13,7 @@
 //   e4m3fn:per_tensor:scale(e8m0fnu)        the scale itself rounded into a format
 //   mxfp4 | nvfp4 | int4:sym:g128           block formats bring their own scales
 //   int4:per_group(32):hadamard             transform along the last axis first
+//   e4m3fn:per_tensor:fixed(3.5)            scale = 3.5 / 448 whatever the tensor holds
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +37,8 @@ enum class ScaleRule : std::uint8_t {
   absmax,      // c = max |x| over the group
   percentile,  // c = the p-th percentile of |x| (linear interpolation, as numpy's default)
   mse,         // c = r * absmax for the ratio r of the grid with the least squared error
+  fixed,       // c = `clip`, given by the caller (delayed scaling: the max of an amax
+               // history); elements beyond c saturate at the format's max
 };
 
 enum class TransformKind : std::uint8_t {
@@ -63,6 +66,7 @@ struct QuantSpec {
   double percentile = 99.9;    // percentile rule: p in (0, 100]
   int mse_steps = 20;          // mse rule: ratios r_k = 1 - k (1 - mse_min_ratio) / mse_steps,
   double mse_min_ratio = 0.5;  //           k = 0 .. mse_steps
+  double clip = 0;             // fixed rule: the clipping value c >= 0 of every group
   std::string scale_format = "fp32";  // format a scale is stored in (rounded rne, saturating)
   formats::RoundingSpec rounding = {};  // element rounding (block formats: their element rounding)
   std::uint64_t seed = 0;               // stochastic rounding: RandomStream{seed, tensor_id}

@@ -216,6 +216,7 @@ struct ScaledQuantizer {
     switch (spec.scale_rule) {
       case ScaleRule::absmax: return scale_from_clip(amax);
       case ScaleRule::percentile: return scale_from_clip(percentile_clip(x, idx));
+      case ScaleRule::fixed: return scale_from_clip(spec.clip);
       case ScaleRule::mse: break;
     }
     // Candidates are rounded as a span (one dispatch) when the random words allow it: the

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <filesystem>
 #include <random>
 
@@ -21,6 +22,7 @@
 #include "models/train/trainer.hpp"
 #include "models/transformer/gpt2.hpp"
 #include "sim/grad/cross_entropy.hpp"
+#include "sim/quant/quantize.hpp"
 #include "temp_file.hpp"
 
 using namespace bitsim::models::train;
@@ -374,4 +376,153 @@ TEST_CASE("an interrupted run resumed from its checkpoint equals the uninterrupt
   TrainConfig other = c;
   other.optimizer.lr *= 2;
   CHECK_THROWS_WITH_AS(train(other, corpus, {}, ck), doctest::Contains("different run"), std::invalid_argument);
+}
+
+// ---- delayed FP8 scaling (fp8_delayed) ----
+
+TEST_CASE("fixed-clip QuantSpec: scale = clip / 448, larger values saturate, clip = amax equals absmax") {
+  using namespace bitsim::sim;
+  const QuantSpec fixed = parse_quant_spec("e4m3fn:per_tensor:fixed(3.5)");
+  CHECK(fixed.scale_rule == ScaleRule::fixed);
+  CHECK(fixed.clip == 3.5);
+  CHECK(parse_quant_spec(to_string(fixed)) == fixed);
+  CHECK_THROWS_AS(parse_quant_spec("e4m3fn:per_tensor:fixed"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_quant_spec("e4m3fn:per_tensor:fixed(-1)"), std::invalid_argument);
+  // scale = 3.5 / 448 = 2^-7 exactly: 1.0 is on the grid, beyond +-3.5 saturates to +-3.5,
+  // and 0.3 lands on e4m3fn's value nearest 0.3 * 2^7 (rne), times 2^-7.
+  TensorF x({5});
+  const float in[] = {1.0f, 10.0f, -7.0f, 0.3f, 3.5f};
+  for (int i = 0; i < 5; ++i) x.data()[i] = in[i];
+  const auto q = fake_quantize(x, fixed).to_vector();
+  const double s = std::ldexp(1.0, -7);
+  const auto e4m3 = bitsim::formats::Format::parse("e4m3fn");
+  CHECK(q == std::vector<float>{1.0f, 3.5f, -3.5f, static_cast<float>(e4m3.round(0.3 / s) * s), 3.5f});
+  CHECK(q[3] != 0.3f);
+  // With clip = the tensor's amax the fixed rule is absmax (current scaling) bit for bit.
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 1.7f);
+  TensorF y({64, 16});
+  double amax = 0;
+  for (auto& v : y.span()) amax = std::max(amax, std::fabs(double(v = normal(gen))));
+  QuantSpec current = parse_quant_spec("e5m2:per_tensor");
+  QuantSpec at_amax = current;
+  at_amax.scale_rule = ScaleRule::fixed;
+  at_amax.clip = amax;
+  CHECK(fake_quantize(y, at_amax).to_vector() == fake_quantize(y, current).to_vector());
+}
+
+TEST_CASE("amax history: clip is the max of the last H committed amaxes, the current one while empty") {
+  AmaxHistory h(2);
+  CHECK(h.clip(7, 0.25) == 0.25);
+  h.observe(7, 4.0);
+  CHECK(h.clip(7, 0.25) == 0.25);  // not committed yet: this step still sees the current amax
+  h.commit();
+  CHECK(h.clip(7, 0.25) == 4.0);
+  h.observe(7, 1.0);
+  h.commit();
+  CHECK(h.clip(7, 0.25) == 4.0);
+  h.observe(7, 2.0);
+  h.observe(7, std::numeric_limits<double>::infinity());  // not recorded
+  h.commit();
+  CHECK(h.clip(7, 0.25) == 2.0);  // 4.0 fell out of the 2-step window
+  CHECK(AmaxHistory::parse(2, h.serialize()) == h);
+  CHECK_THROWS_AS(AmaxHistory::parse(1, h.serialize()), std::invalid_argument);
+  CHECK(Recipe::parse("fp8_delayed").amax_history == 16);
+  CHECK(Recipe::parse("fp8_delayed(4)").amax_history == 4);
+  CHECK_THROWS_WITH_AS(Recipe::parse("fp8_delayed(0)"), doctest::Contains("history length"), std::invalid_argument);
+}
+
+TEST_CASE("fp8_delayed: the first step equals current scaling bit for bit") {
+  const Corpus corpus = builtin_corpus();
+  const auto current = train(tiny_config("fp8", 1), corpus);
+  const auto delayed = train(tiny_config("fp8_delayed", 1), corpus);
+  CHECK(std::memcmp(&current.log[0].train_loss, &delayed.log[0].train_loss, sizeof(double)) == 0);
+  for (std::size_t i = 0; i < current.model.parameters().size(); ++i)
+    CHECK(current.model.parameters()[i].value.to_vector() == delayed.model.parameters()[i].value.to_vector());
+  CHECK(!delayed.amax.empty());
+}
+
+TEST_CASE("fp8_delayed: with a history every GEMM operand uses scale = max(history) / format max") {
+  // One layer; every key of the history is filled with three steps of amaxes. The result
+  // must equal a recipe whose operands carry the fixed clips max(history) directly. The
+  // weight clip (0.01) lies below the weights' amax (~0.08), so weights saturate.
+  Gpt model({256, 16, 16, 1, 2}, 4);
+  const Recipe delayed = Recipe::preset("fp8_delayed(3)");
+  const double cx = 2.5, cw = 0.01, cdy = 3e-3;
+  AmaxHistory h(3);
+  for (double f : {0.5, 1.0, 0.25}) {
+    for (std::size_t j = 0; j < 4; ++j) {
+      h.observe(j * 3, f * cx);
+      h.observe(j * 3 + 1, f * cw);
+      h.observe(j * 3 + 2, f * cdy);
+    }
+    h.commit();
+  }
+  Recipe fixed = Recipe::preset("fp8");
+  auto clip = [](bitsim::sim::QuantSpec& q, double c) {
+    q.scale_rule = bitsim::sim::ScaleRule::fixed;
+    q.clip = c;
+  };
+  clip(fixed.linear.forward.operands.a, cx);
+  clip(fixed.linear.forward.operands.b, cw);
+  clip(fixed.linear.input_grad.operands.a, cdy);
+  clip(fixed.linear.input_grad.operands.b, cw);
+  clip(fixed.linear.weight_grad.operands.a, cdy);
+  clip(fixed.linear.weight_grad.operands.b, cx);
+  std::vector<Index> tokens;
+  for (Index i = 0; i < 2 * 17; ++i) tokens.push_back((i * 37 + 11) % 256);
+  auto grads = [&](const Recipe& r, AmaxHistory* a) {
+    const double loss = model.loss(tokens, 2, r, 0, true, 1.0, a);
+    std::vector<float> g{static_cast<float>(loss)};
+    for (const auto& p : model.parameters()) g.insert(g.end(), p.grad.span().begin(), p.grad.span().end());
+    return g;
+  };
+  const auto expected = grads(fixed, nullptr);
+  CHECK(grads(delayed, &h) == expected);
+  CHECK(grads(Recipe::preset("fp8"), nullptr) != expected);  // the clips matter
+  // Without a history object the delayed recipe scales currently.
+  CHECK(grads(delayed, nullptr) == grads(Recipe::preset("fp8"), nullptr));
+}
+
+TEST_CASE("fp8_delayed: identical bits on 1 and 2 threads, resumable bit for bit, and it learns") {
+  const Corpus corpus = builtin_corpus();
+  std::vector<double> first;
+  for (int threads : {1, 2}) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+    TrainConfig c = tiny_config("fp8_delayed(2)", 4);
+    c.batch = 2;
+    const auto r = train(c, corpus);
+    std::vector<double> losses;
+    for (const auto& row : r.log) losses.push_back(row.train_loss);
+    losses.push_back(r.log.back().val_loss);
+    if (threads == 1) first = losses;
+    else CHECK(std::memcmp(losses.data(), first.data(), losses.size() * sizeof(double)) == 0);
+  }
+
+  TrainConfig c = tiny_config("fp8_delayed(2)", 6);
+  c.batch = 2;
+  const auto whole = train(c, corpus);
+  const bitsim::test::TempFile file(std::vector<std::uint8_t>{}, ".safetensors");
+  std::atomic<bool> stop{false};
+  Checkpointing ck;
+  ck.path = file.path();
+  ck.stop = &stop;
+  ck.resume = true;
+  std::filesystem::remove(file.path());
+  const auto part = train(c, corpus, [&](const LogRow& row) { stop = row.step == 2; }, ck);
+  REQUIRE(part.interrupted);
+  stop = false;
+  const auto rest = train(c, corpus, {}, ck);
+  REQUIRE(rest.log.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(std::memcmp(&rest.log[i].train_loss, &whole.log[3 + i].train_loss, sizeof(double)) == 0);
+  CHECK(rest.amax == whole.amax);
+  for (std::size_t i = 0; i < whole.model.parameters().size(); ++i)
+    CHECK(rest.model.parameters()[i].value.to_vector() == whole.model.parameters()[i].value.to_vector());
+
+  const auto r = train(tiny_config("fp8_delayed", 50), corpus);
+  const double start = mean_loss(r.log, 0, 5), end = mean_loss(r.log, 45, 50);
+  MESSAGE("fp8_delayed: train loss " << start << " -> " << end << ", validation " << r.log.back().val_loss);
+  CHECK(end < start - 2.0);
+  CHECK(r.log.back().val_loss < 3.6);
 }
