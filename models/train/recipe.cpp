@@ -160,10 +160,13 @@ std::string AmaxHistory::serialize() const {
   std::string out;
   char buf[64];
   for (const auto& [key, h] : history_) {
-    out += (out.empty() ? "" : ";") + std::to_string(key) + ":";
+    if (!out.empty()) out += ';';
+    out += std::to_string(key);
+    out += ':';
     for (std::size_t i = 0; i < h.size(); ++i) {
       std::snprintf(buf, sizeof buf, "%a", h[i]);
-      out += (i ? "," : "") + std::string(buf);
+      if (i) out += ',';
+      out += buf;
     }
   }
   return out;

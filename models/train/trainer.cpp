@@ -46,8 +46,7 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
                                   "-point Hadamard transform over the batch's tokens; batch * seq (" +
                                   std::to_string(config.batch * config.seq) + ") must be a multiple of it");
   const std::string run = describe(config);
-  TrainResult result{Gpt(config.model, config.seed), {}};
-  result.amax = AmaxHistory(config.recipe.amax_history);
+  TrainResult result{Gpt(config.model, config.seed), {}, 0, false, AmaxHistory(config.recipe.amax_history)};
   Optimizer opt(config.optimizer, config.master, config.scaling, result.model);
   opt.round_master(result.model);
   if (ck.resume && !ck.path.empty() && std::filesystem::exists(ck.path)) {

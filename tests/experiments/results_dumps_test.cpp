@@ -62,7 +62,11 @@ std::vector<TensorDump> test_dumps() {
   std::vector<TensorDump> dumps;
   int k = 0;
   for (const char* spec : kSpecs) {
-    dumps.push_back(make_tensor_dump("t" + std::to_string(k++) + "." + spec, x,
+    std::string name = "t";
+    name += std::to_string(k++);
+    name += '.';
+    name += spec;
+    dumps.push_back(make_tensor_dump(name, x,
                                      bitsim::sim::parse_quant_spec(spec), 42, true, true));
   }
   return dumps;
