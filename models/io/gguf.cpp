@@ -145,7 +145,14 @@ std::string GgufValue::summary() const {
             else if constexpr (std::is_same_v<V, GgufArray>) return "array ";
             else return "integer ";
           }, a.front().value);
-      return "[" + std::to_string(a.size()) + " " + kind + "values]";
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on the
+      // equivalent chain of operator+.
+      std::string shown = "[";
+      shown += std::to_string(a.size());
+      shown += ' ';
+      shown += kind;
+      shown += "values]";
+      return shown;
     }
   };
   return std::visit(Visitor{}, value);

@@ -12,6 +12,7 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/runner/evaluator.hpp"
+#include "research_checks.hpp"
 
 using namespace bitsim::experiments;
 
@@ -31,15 +32,6 @@ std::map<std::string, Metrics> run(const ExperimentConfig& config) {
       if (schema[i].kind == Column::Kind::real) m[schema[i].name] = std::get<double>(r.cells[i]);
   }
   return out;
-}
-
-std::string error_of(const std::string& text) {
-  try {
-    (void)expand_grid(parse_experiment(text, "x.yaml"));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
@@ -79,10 +71,10 @@ TEST_CASE("attention_bias: in float64 the blocked recurrence is the reference, w
 
 TEST_CASE("attention_bias config errors name FILE:LINE:COL and the valid choices") {
   const std::string head = "name: t\nworkload: {kind: attention_bias}\nsweep:\n";
-  const auto fix = error_of(head + "  fix: [none, shifted]\n");
+  const auto fix = research::config_error_of(head + "  fix: [none, shifted]\n");
   CHECK(fix.find("x.yaml:4:15:") != std::string::npos);
   CHECK(fix.find("none, shifted_max") != std::string::npos);
-  CHECK(error_of(head + "  tie_fraction: [0.5, 2]\n").find("x.yaml:4:23:") != std::string::npos);
-  CHECK(error_of(head + "  rounding: [rne, banker]\n").find("x.yaml:4:19:") != std::string::npos);
-  CHECK(error_of("name: t\nworkload: {kind: attention_bias, acc: fp99}\nsweep: {}\n").find("fp99") != std::string::npos);
+  CHECK(research::config_error_of(head + "  tie_fraction: [0.5, 2]\n").find("x.yaml:4:23:") != std::string::npos);
+  CHECK(research::config_error_of(head + "  rounding: [rne, banker]\n").find("x.yaml:4:19:") != std::string::npos);
+  CHECK(research::config_error_of("name: t\nworkload: {kind: attention_bias, acc: fp99}\nsweep: {}\n").find("fp99") != std::string::npos);
 }

@@ -14,18 +14,14 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/runner/evaluator.hpp"
+#include "research_checks.hpp"
 
 using namespace bitsim::experiments;
 
 TEST_CASE("study 6 (ci): fewer bits in training end further from the fp32 run") {
   const auto config = load_experiment(std::string(BITSIM_RESEARCH) + "/fp_training_law/ci.yaml");
   const auto evaluator = make_evaluator(config);
-  auto metric = [&](const std::vector<Cell>& cells, const std::string& name) {
-    const auto at = std::size_t(std::find(config.metrics.begin(), config.metrics.end(), name) - config.metrics.begin());
-    REQUIRE(at < cells.size());
-    const auto& c = cells[at];
-    return std::holds_alternative<double>(c) ? std::get<double>(c) : double(std::get<std::int64_t>(c));
-  };
+  auto metric = [&](const std::vector<Cell>& cells, const std::string& name) { return research::metric_of(config, cells, name); };
   double fp32 = NAN;
   std::map<int, std::vector<double>> loss_by_bits;  // bits -> val losses of its E/M splits
   for (const auto& p : expand_grid(config)) {

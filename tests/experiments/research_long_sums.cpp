@@ -15,6 +15,7 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/runner/evaluator.hpp"
+#include "research_checks.hpp"
 #include "formats/format.hpp"
 #include "formats/random_stream.hpp"
 
@@ -39,15 +40,6 @@ double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) 
     sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
   }
   return (n * sxy - sx * sy) / (n * sxx - sx * sx);
-}
-
-std::string error_of(const std::string& text) {
-  try {
-    (void)expand_grid(parse_experiment(text, "x.yaml"));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // The mean relative error of `trials` sequential sums of n uniform values, written as the
@@ -135,11 +127,11 @@ TEST_CASE("summation equals a literal loop of Format::round, for any thread coun
 
 TEST_CASE("summation config errors name FILE:LINE:COL and the valid choices") {
   const std::string head = "name: t\nworkload: {kind: summation}\nsweep:\n";
-  CHECK(error_of(head + "  method: [seq_rn, zigzag]\n").find("x.yaml:4:20:") != std::string::npos);
-  CHECK(error_of(head + "  method: [seq_rn, zigzag]\n").find("seq_sr, pairwise") != std::string::npos);
-  CHECK(error_of(head + "  accumulator: [bf16, e9m9]\n").find("x.yaml:4:23:") != std::string::npos);
-  CHECK(error_of(head + "  n: [100, 1e3]\n").find("x.yaml:4:12:") != std::string::npos);
-  CHECK(error_of(head + "  m: [1]\n").find("valid keys: n, accumulator, method, seed") != std::string::npos);
-  CHECK(error_of("name: t\nworkload: {kind: summation, distribution: cauchy}\nsweep: {}\n").find("uniform_pm1") != std::string::npos);
-  CHECK(error_of("name: t\nworkload: {kind: summation, trials: 0}\nsweep: {}\n").find("x.yaml:2:37:") != std::string::npos);
+  CHECK(research::config_error_of(head + "  method: [seq_rn, zigzag]\n").find("x.yaml:4:20:") != std::string::npos);
+  CHECK(research::config_error_of(head + "  method: [seq_rn, zigzag]\n").find("seq_sr, pairwise") != std::string::npos);
+  CHECK(research::config_error_of(head + "  accumulator: [bf16, e9m9]\n").find("x.yaml:4:23:") != std::string::npos);
+  CHECK(research::config_error_of(head + "  n: [100, 1e3]\n").find("x.yaml:4:12:") != std::string::npos);
+  CHECK(research::config_error_of(head + "  m: [1]\n").find("valid keys: n, accumulator, method, seed") != std::string::npos);
+  CHECK(research::config_error_of("name: t\nworkload: {kind: summation, distribution: cauchy}\nsweep: {}\n").find("uniform_pm1") != std::string::npos);
+  CHECK(research::config_error_of("name: t\nworkload: {kind: summation, trials: 0}\nsweep: {}\n").find("x.yaml:2:37:") != std::string::npos);
 }

@@ -14,18 +14,14 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/runner/evaluator.hpp"
+#include "research_checks.hpp"
 
 using namespace bitsim::experiments;
 
 TEST_CASE("study 5 (ci): more tokens lower the loss; INT2 PTQ hurts more than INT8") {
   const auto config = load_experiment(std::string(BITSIM_RESEARCH) + "/ptq_overtraining/ci.yaml");
   const auto evaluator = make_evaluator(config);
-  auto metric = [&](const std::vector<Cell>& cells, const std::string& name) {
-    const auto at = std::size_t(std::find(config.metrics.begin(), config.metrics.end(), name) - config.metrics.begin());
-    REQUIRE(at < cells.size());
-    const auto& c = cells[at];
-    return std::holds_alternative<double>(c) ? std::get<double>(c) : double(std::get<std::int64_t>(c));
-  };
+  auto metric = [&](const std::vector<Cell>& cells, const std::string& name) { return research::metric_of(config, cells, name); };
   // tokens -> ptq -> (val_loss, delta_ptq)
   std::map<long long, std::map<std::string, std::pair<double, double>>> by;
   for (const auto& p : expand_grid(config)) {
