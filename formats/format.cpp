@@ -7,6 +7,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "formats/integer_rounding.hpp"
 #include "formats/philox_batch.hpp"
 
 namespace bitsim::formats {
@@ -31,6 +32,10 @@ constexpr std::size_t kGrain = std::size_t(1) << 15;
 #define BITSIM_VECTORISE_LOOP
 #endif
 
+// The span shape of float32 spans onto integer lattices in the modes integer_rounding.hpp
+// covers (int8 and the like): the round-to-integral instruction instead of the lattice core.
+struct NativeInteger {};
+
 template <Rounding Mode, class Shape, class Real>
 BITSIM_VECTORISE_LOOP void quantize_range(const Real* in, Real* out, std::size_t begin,
                                           std::size_t end, const LatticePlan<Real>& shared_plan,
@@ -40,7 +45,15 @@ BITSIM_VECTORISE_LOOP void quantize_range(const Real* in, Real* out, std::size_t
   // field is loop-invariant.
   const LatticePlan<Real> plan = shared_plan;
   using Bits = typename SourceTraits<Real>::Bits;
-  if constexpr (Mode != Rounding::stochastic) {
+  if constexpr (std::is_same_v<Shape, NativeInteger>) {
+    const float top = std::bit_cast<float>(plan.max_positive), bottom = -std::bit_cast<float>(plan.max_negative);
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::uint32_t x = std::bit_cast<std::uint32_t>(in[i]);
+      // NaN: the plan's NaN result, signed as round_pattern signs it.
+      const float nan_result = std::bit_cast<float>(plan.nan_becomes | (x & plan.nan_input_sign));
+      out[i] = std::isnan(in[i]) ? nan_result : round_integer_value<Mode>(in[i], bottom, top);
+    }
+  } else if constexpr (Mode != Rounding::stochastic) {
     for (std::size_t i = begin; i < end; ++i) {
       out[i] = std::bit_cast<Real>(
           round_pattern<Mode, Real, Shape>(std::bit_cast<Bits>(in[i]), plan));
@@ -88,6 +101,9 @@ void quantize_parallel(std::span<const Real> in, std::span<Real> out, const Latt
 template <Rounding Mode, class Real>
 void quantize_shaped(std::span<const Real> in, std::span<Real> out, const LatticePlan<Real>& plan,
                      int random_bits, RandomStream rng, std::uint64_t index_offset) {
+  if constexpr (std::is_same_v<Real, float> && rounds_to_integer_natively<Mode>) {
+    if (integer_plan(plan)) return quantize_parallel<Mode, NativeInteger>(in, out, plan, random_bits, rng, index_offset);
+  }
   if (fits_shape(plan, PlainFloat{})) {
     quantize_parallel<Mode, PlainFloat>(in, out, plan, random_bits, rng, index_offset);
   } else if (fits_shape(plan, PlainSigned{})) {

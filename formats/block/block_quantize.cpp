@@ -169,6 +169,7 @@ class Kernel {
       // Quotients rounded to odd in float32 carry 24 bits: enough for elements of <= 22.
       if (f_.element().bits() <= 22) {
         element_float_ = float_plan(element);
+        integer_elements_ = integer_plan(element_float_.plan);
         fast_path_ = FastPath::divided;
       }
     } else {
@@ -180,6 +181,53 @@ class Kernel {
       }
       fast_path_ = FastPath::power_of_two;
     }
+    prepare_row_loops();
+  }
+
+  // The row loops (block_spans.hpp: power_of_two_blocks, two_level_blocks) take runs of
+  // whole 1-D blocks of a multiple of 16 elements; their Shape is fixed per span: the
+  // element plan's (two_level), or the one most scaled plans have (power_of_two; blocks
+  // whose plan has another shape go the per-block way).
+  void prepare_row_loops() {
+    if (g_.block_rows != 1 || g_.block_cols % block_detail::kLanes != 0) return;
+    if (fast_path_ == FastPath::two_level) {
+      scale_float_plan_ = make_plan<float>(f_.scale().lattice());
+      row_shape_ = element_float_.shape;
+      row_loops_ = true;
+    } else if (fast_path_ == FastPath::power_of_two) {
+      int count[3] = {};
+      for (const FloatPlan& p : scaled_) count[int(p.shape)] += p.usable;
+      row_shape_ = PlanShape(std::max_element(count, count + 3) - count);
+      for (const FloatPlan& p : scaled_) {
+        row_plans_.push_back(p.usable && p.shape == row_shape_ ? &p.plan : nullptr);
+      }
+      row_table_ = {row_plans_.data(), f_.scale_min_exponent(), f_.scale_max_exponent(), f_.rule(),
+                    f_.element_max(), f_.element_emax()};
+      row_loops_ = true;
+    }
+  }
+
+  // Whole blocks b, b + 1, ... (count of them, along one row from x): the number done.
+  template <Rounding Mode>
+  std::size_t row_blocks(const float* x, float* out, std::size_t count) const {
+    std::size_t done = 0;
+    with_shape(row_shape_, [&]<class Shape>() {
+      // The usual block lengths as constants (NVFP4's 16, MX's 32), any other at run time.
+      if (fast_path_ == FastPath::two_level) {
+        const float scale_factor = tensor_scale_ * (1.0f / float(f_.element_max()));
+        const auto two_level = [&]<std::size_t Length>() {
+          return block_detail::two_level_blocks<Mode, Shape, Length>(x, out, count, g_.block_cols, element_float_.plan,
+                                                                     scale_float_plan_, scale_factor, tensor_scale_);
+        };
+        done = g_.block_cols == 16 ? two_level.template operator()<16>() : two_level.template operator()<0>();
+      } else {
+        const auto power_of_two = [&]<std::size_t Length>() {
+          return block_detail::power_of_two_blocks<Mode, Shape, Length>(x, out, count, g_.block_cols, row_table_);
+        };
+        done = g_.block_cols == 32 ? power_of_two.template operator()<32>() : power_of_two.template operator()<0>();
+      }
+    });
+    return done;
   }
 
   // The scale format's rounding (rne, saturating) of a positive value, as scale_of gives it.
@@ -238,7 +286,15 @@ class Kernel {
         float* y = out + r * g_.cols + area.cols.first;
         switch (fast_path_) {
           case FastPath::power_of_two: block_detail::scaled_span<Mode, Shape>(x, y, n, fb.plan->plan); break;
-          case FastPath::divided: block_detail::divided_span<Mode, Shape>(x, y, n, fb.plan->plan, fb.a); break;
+          case FastPath::divided:
+            if constexpr (Mode == Rounding::nearest_even) {  // (sr would need the exact quotient)
+              if (integer_elements_) {
+                block_detail::divided_integer_span<Mode>(x, y, n, fb.plan->plan, fb.a);
+                break;
+              }
+            }
+            block_detail::divided_span<Mode, Shape>(x, y, n, fb.plan->plan, fb.a);
+            break;
           case FastPath::two_level:
             block_detail::two_level_span<Mode, Shape>(x, y, n, fb.plan->plan, fb.a, fb.b, tensor_scale_);
             break;
@@ -255,7 +311,21 @@ class Kernel {
   void run_range(std::size_t first, std::size_t last, float* out, std::uint64_t* codes, std::uint64_t* scales,
                  std::uint64_t* offsets) const {
     const bool fast = Mode != Rounding::stochastic && fast_path_ != FastPath::none && !codes && !scales && !offsets;
+    const std::size_t whole_per_row = g_.cols / g_.block_cols;
     for (std::size_t b = first; b < last; ++b) {
+      if (fast && row_loops_ && b % g_.grid_cols < whole_per_row) {
+        // The row's whole blocks from b on in one loop; where it stops early, at a block it
+        // does not cover, that block goes the per-block way below.
+        const std::size_t row = b / g_.grid_cols, column = b % g_.grid_cols;
+        const std::size_t count = std::min(last - b, whole_per_row - column);
+        const std::size_t offset = row * g_.cols + column * g_.block_cols;
+        const std::size_t done = row_blocks<Mode>(in_ + offset, out + offset, count);
+        if (done == count) {
+          b += count - 1;  // the loop's ++b moves on to the next block
+          continue;
+        }
+        b += done;
+      }
       const BlockArea area = area_of(b);
       const FastBlock fb = fast ? prepare(area) : FastBlock{};
       if (fb.plan) apply<Mode>(fb, area, out);
@@ -434,7 +504,14 @@ class Kernel {
   FastPath fast_path_ = FastPath::none;
   LatticePlan<double> scale_plan_;
   FloatPlan element_float_;          // two_level, divided
+  bool integer_elements_ = false;    // divided: integer_plan (integer_rounding.hpp)
   std::vector<FloatPlan> scaled_;    // power_of_two: index e - scale_min_exponent
+  // The row loops (prepare_row_loops).
+  bool row_loops_ = false;
+  PlanShape row_shape_ = PlanShape::any;
+  LatticePlan<float> scale_float_plan_;                // two_level
+  std::vector<const LatticePlan<float>*> row_plans_;   // power_of_two: scaled_ of row_shape_
+  block_detail::PowerOfTwoTable row_table_;
 };
 
 

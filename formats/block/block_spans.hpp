@@ -15,12 +15,25 @@
 //   underflows). A quotient rounded to odd with at least two bits more than the lattice
 //   needs rounds onto it as the exact quotient does, in every mode but stochastic (which
 //   reads 32 discarded bits); callers keep to elements of at most 22 bits.
+// * divided_integer_span: divided_span for integer elements in nearest-even, with the
+//   quotient rounded by the vector units' round-to-integral (integer_rounding.hpp).
+//
+// power_of_two_blocks and two_level_blocks run many whole 1-D blocks of a row in one loop
+// (amax, scale, elements), each block computed exactly as scaled_span / two_level_span
+// would after the kernel's per-block preparation: the same bits, without a call, a switch
+// and a plan copy per block (which cost as much as rounding a 32-element block).
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "formats/block/block_scale.hpp"
+#include "formats/integer_rounding.hpp"
 #include "formats/lattice.hpp"
 #include "formats/lattice_rounding.hpp"
 
@@ -38,6 +51,23 @@ namespace bitsim::formats::block_detail {
 // one sign order like their values): at or above 0x7f800000 when any element is Inf or NaN.
 // (Chunks of 16 lanes, as for_lanes below, so that short blocks vectorise whole.)
 inline std::uint32_t amax_pattern(const float* x, std::size_t n) {
+#if defined(__AVX512F__)
+  // (The portable loop below ends in a reduction GCC 12 spills to the stack lane by lane.
+  // Zero-masked forms with every lane selected: GCC 12's unmasked ones warn, bug 105593.)
+  if (n % 16 == 0) {
+    constexpr __mmask16 all = 0xffff;
+    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+    __m512i m = _mm512_setzero_si512();
+    for (std::size_t i = 0; i < n; i += 16) {
+      m = _mm512_maskz_max_epu32(all, m, _mm512_and_si512(_mm512_loadu_si512(x + i), magnitude));
+    }
+    m = _mm512_maskz_max_epu32(all, m, _mm512_maskz_shuffle_i64x2(0xff, m, m, 0x4e));  // 256-bit halves
+    m = _mm512_maskz_max_epu32(all, m, _mm512_maskz_shuffle_i64x2(0xff, m, m, 0xb1));  // 128-bit quarters
+    m = _mm512_maskz_max_epu32(all, m, _mm512_maskz_shuffle_epi32(all, m, _MM_PERM_BADC));
+    m = _mm512_maskz_max_epu32(all, m, _mm512_maskz_shuffle_epi32(all, m, _MM_PERM_CDAB));
+    return std::uint32_t(_mm512_cvtsi512_si32(m));
+  }
+#endif
   constexpr std::size_t kChunk = 16;
   std::uint32_t lanes[kChunk] = {};
   std::size_t i = 0;
@@ -46,10 +76,12 @@ inline std::uint32_t amax_pattern(const float* x, std::size_t n) {
       lanes[j] = std::max(lanes[j], std::bit_cast<std::uint32_t>(x[i + j]) & 0x7fffffffu);
     }
   }
-  std::uint32_t m = 0;
-  for (; i < n; ++i) m = std::max(m, std::bit_cast<std::uint32_t>(x[i]) & 0x7fffffffu);
-  for (std::size_t j = 0; j < kChunk; ++j) m = std::max(m, lanes[j]);
-  return m;
+  for (; i < n; ++i) lanes[0] = std::max(lanes[0], std::bit_cast<std::uint32_t>(x[i]) & 0x7fffffffu);
+  // The lanes folded in halves (GCC reduces a plain loop over them one lane at a time).
+  for (std::size_t width = kChunk / 2; width > 0; width /= 2) {
+    for (std::size_t j = 0; j < width; ++j) lanes[j] = std::max(lanes[j], lanes[j + width]);
+  }
+  return lanes[0];
 }
 
 // The largest finite magnitude of x[0, n) as a float32 pattern (Inf and NaN skipped).
@@ -146,6 +178,114 @@ BITSIM_BLOCK_LOOP void divided_span(const float* x, float* out, std::size_t n, c
         round_pattern<Mode, float, Shape>(std::bit_cast<std::uint32_t>(quotient_to_odd_float(v, s)), plan));
     return q * s;
   });
+}
+
+// Integer element lattices (integer_rounding.hpp's integer_plan) in the mode the vector
+// units round to integers in (nearest-even): the quotient rounded to odd, rounded to an
+// integer, clamped, times s. Exact as divided_span is: a quotient below 2^22 has at least two bits below the
+// units place, so rounding it to an integer rounds the exact quotient; larger ones lie
+// beyond max either way and saturate.
+template <Rounding Mode>
+BITSIM_BLOCK_LOOP void divided_integer_span(const float* x, float* out, std::size_t n, const LatticePlan<float>& p,
+                                            float s) {
+  static_assert(Mode == Rounding::nearest_even);
+  const float top = std::bit_cast<float>(p.max_positive), bottom = -std::bit_cast<float>(p.max_negative);
+  for_lanes(x, out, n, [&](float v) { return round_integer_value<Mode>(quotient_to_odd_float(v, s), bottom, top) * s; });
+}
+
+// What power_of_two_blocks needs to choose a block's plan: the scale rule's inputs and, per
+// scale exponent min_exponent + k, plans[k]: the element lattice times 2^e as a float32 plan
+// of the loop's shape, or null where that plan is unusable or of another shape.
+struct PowerOfTwoTable {
+  const LatticePlan<float>* const* plans = nullptr;
+  int min_exponent = 0, max_exponent = 0;
+  ScaleRule rule = ScaleRule::floor;
+  double element_max = 0;
+  int element_emax = 0;
+};
+
+// The row loops work in groups of kGroup blocks: first every block's scale (independent
+// short chains: amax, its reduction, the scale), then every block's elements. Taken one
+// block at a time, each block's elements would wait on its scale's chain of latencies.
+constexpr std::size_t kGroup = 16;
+
+// Blocks b < blocks of `len` elements each (a multiple of kLanes), laid end to end from x;
+// BlockLength: the length as a constant (the common 16 and 32: loops unrolled whole), or 0.
+// Returns the first block not done (its amax is Inf/NaN or 0, or its plan is null), or
+// `blocks`; the caller takes that block the exact way and resumes after it.
+template <Rounding Mode, class Shape, std::size_t BlockLength>
+BITSIM_BLOCK_LOOP std::size_t power_of_two_blocks(const float* x, float* __restrict out, std::size_t blocks,
+                                                  std::size_t runtime_length, const PowerOfTwoTable& t) {
+  const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
+  for (std::size_t first = 0; first < blocks; first += kGroup) {
+    const std::size_t n = std::min(kGroup, blocks - first);
+    const LatticePlan<float>* plans[kGroup];
+    std::size_t covered = 0;
+    for (; covered < n; ++covered) {
+      const std::uint32_t amax_bits = amax_pattern(x + (first + covered) * len, len);
+      if (amax_bits - 1 >= 0x7f800000u - 1) break;  // 0 (all zero), or Inf/NaN
+      const int e = std::clamp(power_of_two_exponent(t.rule, std::bit_cast<float>(amax_bits), t.element_max,
+                                                     t.element_emax),
+                               t.min_exponent, t.max_exponent);
+      plans[covered] = t.plans[e - t.min_exponent];
+      if (!plans[covered]) break;
+    }
+    for (std::size_t k = 0; k < covered; ++k) {
+      const float* xb = x + (first + k) * len;
+      float* ob = out + (first + k) * len;
+      const LatticePlan<float> plan = *plans[k];  // a local copy: see scaled_span
+      for (std::size_t i = 0; i < len; i += kLanes) {
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          ob[i + j] = std::bit_cast<float>(round_pattern<Mode, float, Shape>(std::bit_cast<std::uint32_t>(xb[i + j]), plan));
+        }
+      }
+    }
+    if (covered < n) return first + covered;
+  }
+  return blocks;
+}
+
+// NVFP4's float32 steps for whole blocks: per block the scale stored = round(amax *
+// scale_factor) onto the scale format (scale_plan, nearest-even: for a float32 value
+// exactly what the scale format's encoding gives) and factor = tensor_scale / stored, then
+// two_level_span's element steps. Returns the first block with an Inf/NaN, or `blocks`.
+template <Rounding Mode, class Shape, std::size_t BlockLength>
+BITSIM_BLOCK_LOOP std::size_t two_level_blocks(const float* x, float* __restrict out, std::size_t blocks,
+                                               std::size_t runtime_length, const LatticePlan<float>& element_plan,
+                                               const LatticePlan<float>& scale_plan, float scale_factor,
+                                               float tensor_scale) {
+  const LatticePlan<float> plan = element_plan, scale = scale_plan;  // local copies: see scaled_span
+  const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
+  for (std::size_t first = 0; first < blocks; first += kGroup) {
+    const std::size_t n = std::min(kGroup, blocks - first);
+    float amax[kGroup] = {}, stored[kGroup], factor[kGroup];
+    std::size_t covered = 0;
+    for (; covered < n; ++covered) {
+      const std::uint32_t amax_bits = amax_pattern(x + (first + covered) * len, len);
+      if (amax_bits >= 0x7f800000u) break;
+      amax[covered] = std::bit_cast<float>(amax_bits);
+    }
+    // The group's scales side by side (lanes past `covered` compute unused values).
+    for (std::size_t k = 0; k < kGroup; ++k) {
+      stored[k] = std::bit_cast<float>(round_pattern<Rounding::nearest_even, float>(
+          std::bit_cast<std::uint32_t>(amax[k] * scale_factor), scale));
+      factor[k] = stored[k] == 0 ? 0.0f : tensor_scale / stored[k];
+    }
+    for (std::size_t k = 0; k < covered; ++k) {
+      const float* xb = x + (first + k) * len;
+      float* ob = out + (first + k) * len;
+      const float f = factor[k], s = stored[k];
+      for (std::size_t i = 0; i < len; i += kLanes) {
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          const float q = std::bit_cast<float>(
+              round_pattern<Mode, float, Shape>(std::bit_cast<std::uint32_t>(xb[i + j] * f), plan));
+          ob[i + j] = (q * s) / tensor_scale;
+        }
+      }
+    }
+    if (covered < n) return first + covered;
+  }
+  return blocks;
 }
 
 }  // namespace bitsim::formats::block_detail
