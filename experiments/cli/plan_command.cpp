@@ -1,4 +1,4 @@
-// bitsim plan FILE [--points]: the expanded grid and an estimate of the work
+// bitsim plan FILE [--points] [--device cpu|cuda]: the expanded grid and an estimate of the work
 // (experiments/README.md, "bitsim plan").
 #include <chrono>
 #include <cstdio>
@@ -12,6 +12,7 @@
 
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/text_table.hpp"
+#include "experiments/config/device_choice.hpp"
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/config/grid.hpp"
 #include "experiments/runner/evaluator.hpp"
@@ -63,9 +64,10 @@ std::string seconds_text(double s) {
   return buf;
 }
 
-void plan(const std::string& file, bool list_points) {
+void plan(const std::string& file, bool list_points, const std::string& device_override) {
   using namespace experiments;
   const auto config = load_experiment(file);
+  const sim::DeviceScope device(check_run_device(config, device_override));  // the measurement runs there too
   const auto grid = expand_grid(config);
   std::size_t cross = 1;
   std::vector<TableRow> rows;
@@ -88,7 +90,7 @@ void plan(const std::string& file, bool list_points) {
               cross - grid.size());
   std::printf("metrics: ");
   for (std::size_t i = 0; i < config.metrics.size(); ++i) std::printf("%s%s", i ? ", " : "", config.metrics[i].c_str());
-  std::printf("\noutput: %s\n", config.output.c_str());
+  std::printf("\noutput: %s\ndevice: %s\n", config.output.c_str(), std::string(sim::to_string(sim::current_device())).c_str());
   const int cores = config.threads > 0 ? config.threads : tbb::info::default_concurrency();
   if (config.source == SourceKind::model && !config.model.decoder()) {
     const auto& m = config.model;
@@ -152,9 +154,11 @@ void add_plan_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("plan", "The expanded grid of an experiment file and an estimate of the work");
   auto file = std::make_shared<std::string>();
   auto points = std::make_shared<bool>(false);
+  auto device = std::make_shared<std::string>();
   cmd->add_option("FILE", *file, "experiment file (experiments/README.md)")->required();
   cmd->add_flag("--points", *points, "List every grid point (index and JSON)");
-  cmd->callback([file, points] { plan(*file, *points); });
+  cmd->add_option("--device", *device, "cpu or cuda (default: the file's `device`); checked here, as `bitsim run` would");
+  cmd->callback([file, points, device] { plan(*file, *points, *device); });
 }
 
 }  // namespace bitsim::cli

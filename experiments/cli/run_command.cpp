@@ -1,6 +1,6 @@
-// bitsim run FILE [-o OUT.h5] [--threads N] [--shard i/N] [--resume] [--quiet]
+// bitsim run FILE [-o OUT.h5] [--threads N] [--device cpu|cuda] [--shard i/N] [--resume] [--quiet]
 // (experiments/README.md, "bitsim run"). Exit status: 0 done; 2 bad input (the file, an
-// option, an existing output without --resume); 1 a failure while running; 130 stopped
+// option, an existing output without --resume, a device that cannot run here); 1 a failure while running; 130 stopped
 // by Ctrl-C / SIGTERM after storing the finished points.
 #include <cmath>
 #include <cstdio>
@@ -11,6 +11,7 @@
 
 #include "experiments/cli/commands.hpp"
 #include "experiments/cli/text_table.hpp"
+#include "experiments/config/device_choice.hpp"
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/results/results_file.hpp"
 #include "experiments/runner/runner.hpp"
@@ -49,7 +50,7 @@ void print_results(const std::filesystem::path& file) {
 }
 
 struct RunArgs {
-  std::string file, output, shard = "0/1";
+  std::string file, output, shard = "0/1", device;
   int threads = 0;
   bool resume = false, quiet = false, no_table = false;
 };
@@ -62,6 +63,7 @@ void run(const RunArgs& a) {
   options.resume = a.resume;
   options.progress = !a.quiet;
   options.config_path = a.file;
+  options.device = a.device;
   const auto config = experiments::load_experiment(a.file);
   experiments::StopOnSignals stop_on_signals;
   const auto s = experiments::run_experiment(config, options);
@@ -75,9 +77,10 @@ void run(const RunArgs& a) {
                  s.output.c_str(), a.file.c_str(), s.output.c_str(), a.shard == "0/1" ? "" : (" --shard " + a.shard).c_str());
     std::exit(kInterrupted);
   }
-  std::printf("%s: %llu points (%llu computed now, %llu already there) of a %llu-point grid, %.1f s\n", s.output.c_str(),
-              static_cast<unsigned long long>(s.shard_points), static_cast<unsigned long long>(s.evaluated),
-              static_cast<unsigned long long>(s.already_done), static_cast<unsigned long long>(s.grid_size), s.seconds);
+  std::printf("%s: %llu points (%llu computed now, %llu already there) of a %llu-point grid, %.1f s on %s\n",
+              s.output.c_str(), static_cast<unsigned long long>(s.shard_points), static_cast<unsigned long long>(s.evaluated),
+              static_cast<unsigned long long>(s.already_done), static_cast<unsigned long long>(s.grid_size), s.seconds,
+              std::string(sim::to_string(experiments::run_device(config, a.device))).c_str());
   if (!a.no_table) {
     std::printf("\n");
     print_results(s.output);
@@ -92,6 +95,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("FILE", a->file, "experiment file (experiments/README.md)")->required();
   cmd->add_option("-o,--output", a->output, "results file (default: the file's `output`, shard-suffixed for --shard)");
   cmd->add_option("--threads", a->threads, "threads (default: the file's `threads`, else every core)");
+  cmd->add_option("--device", a->device, "cpu or cuda: where the quantize and GEMM kernels run (default: the file's `device`, else cpu)");
   cmd->add_option("--shard", a->shard, "run the slice i/N of the grid (points with index % N == i)")->capture_default_str();
   cmd->add_flag("--resume", a->resume, "continue an interrupted run: skip the points the output already holds");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");

@@ -11,6 +11,7 @@
 
 #include "experiments/config/layer_selection.hpp"
 #include "models/transformer/numerics.hpp"
+#include "sim/device.hpp"
 #include "sim/gemm/accum_spec.hpp"
 #include "sim/quant/quant_spec.hpp"
 #include "sim/quant/quantize.hpp"
@@ -633,8 +634,12 @@ ExperimentConfig parse(const std::string& text, const std::filesystem::path& fil
   c.output = root["output"] ? r.scalar(root["output"], "output") : c.name + ".h5";
   if (root["device"]) {
     c.device = r.scalar(root["device"], "device");
-    if (c.device == "cuda") r.fail(root["device"], "device 'cuda' is not available in this build (the runner has no CUDA path yet); valid: cpu");
-    if (c.device != "cpu") r.fail(root["device"], "unknown device '" + c.device + "'; valid: cpu");
+    c.device_mark = r.mark(root["device"]);
+    try {
+      (void)sim::parse_device(c.device);  // whether it can run here is checked by check_run_device
+    } catch (const std::invalid_argument& e) {
+      r.fail(root["device"], e.what());
+    }
   }
   if (root["threads"]) c.threads = int(r.integer(root["threads"], "threads", 0));
   if (const auto cp = root["checkpoint"]) {

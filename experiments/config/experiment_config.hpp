@@ -108,7 +108,8 @@ struct ExperimentConfig {
   std::vector<FilterEntry> include, exclude;
   std::vector<std::string> metrics;               // in the order recorded; never empty
   std::string output;                             // default "<name>.h5"
-  std::string device = "cpu";
+  std::string device = "cpu";                     // "cpu" | "cuda" (sim::parse_device); see device_choice.hpp
+  SourceMark device_mark;                         // the `device:` value; line 0 when absent
   int threads = 0;                                // 0: all cores
   std::int64_t checkpoint_points = 16;            // checkpoint after this many new points
   double checkpoint_seconds = 30;                 // ... or this many seconds

@@ -55,8 +55,8 @@ TEST_CASE("bad experiment files name the file, line, column and the valid choice
       {"name: t\nmodel: smollm2\nsweep:\n  accum: [\"acc=bf16,order=zigzag\"]\n", {"x.yaml:4:11:", "zigzag", "pairwise"}},
       {"name: t\nmodel: smollm2\nsweep:\n  accum: [\"order=pairwise,kahan=true\"]\n", {"x.yaml:4:11:", "kahan"}},
       {"name: t\nmodel: smollm2\nsweep: {weights: [bf16]}\nmetrics: [ppl, accuracy]\n", {"x.yaml:4:16:", "unknown metric 'accuracy'", "kl_mean"}},
-      {"name: t\nmodel: gaussian\nsweep: {weights: [bf16]}\ndevice: cuda\n", {"x.yaml:4:9:", "not available in this build", "valid: cpu"}},
-      {"name: t\nmodel: gaussian\nsweep: {weights: [bf16]}\ndevice: tpu\n", {"x.yaml:4:9:", "unknown device 'tpu'"}},
+      // device: cuda is a valid name; whether it can run here: test_experiments_device.
+      {"name: t\nmodel: gaussian\nsweep: {weights: [bf16]}\ndevice: tpu\n", {"x.yaml:4:9:", "unknown device 'tpu'", "valid: cpu, cuda"}},
       {"name: t\nmodel: gaussian\nsweep: {weights: [bf16]}\nthreads: -1\n", {"x.yaml:4:10:", "at least 0"}},
       {"name: t\nmodel: gaussian\nsweep: {weights: [bf16, fp16], seed: [0]}\nzip: [[weights, seed]]\n", {"x.yaml:4:17:", "equal lengths"}},
       {"name: t\nmodel: gaussian\nsweep: {weights: [bf16]}\nzip: [[weights, activations]]\n", {"x.yaml:4:17:", "not a sweep axis"}},
