@@ -1,8 +1,11 @@
 // The fast GEMM: the accumulation definition of sim/README.md ("GEMM") computed for a tile
 // of kRows x kCols outputs at once, each lane running exactly the reference's sequence of
 // roundings for its own output. Lanes are independent, so the vectoriser works across
-// outputs and tiles run in parallel without changing any result.
+// outputs and tiles run in parallel without changing any result. The common case (rne
+// sequential sums into fp32, bf16, fp16, ...) runs as float32 FMAs on AVX-512
+// (TileKernel::fma_chunk), with the lanes it cannot vouch for recomputed by the definition.
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -15,8 +18,12 @@
 #include <cblas.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "formats/lattice_rounding.hpp"
+#include "sim/device_kernels.hpp"
 #include "sim/gemm/accumulation.hpp"
 #include "sim/gemm/gemm.hpp"
 #include "sim/gemm/gemm_shapes.hpp"
@@ -50,11 +57,13 @@ struct Target {
   LatticePlan<double> plan;
   formats::RoundingSpec rounding;
   bool to_odd;  // false for fp64: sums are float64's own
+  bool fp32_rne;  // fp32 with rne: sums of lanes may use add_lanes_fp32_rne
 
   explicit Target(const RoundedFormat& rf)
       : plan(formats::make_plan<double>(rf.format.lattice())),
         rounding(rf.rounding),
-        to_odd(rf.format.lattice().precision <= 50) {}
+        to_odd(rf.format.lattice().precision <= 50),
+        fp32_rne(rf.format.spec() == "fp32" && rf.rounding.mode == Rounding::nearest_even) {}
 
   // Run-time mode: for the roundings done once per chunk or per product.
   double round(double x, std::uint32_t random) const {
@@ -72,6 +81,7 @@ struct Target {
 struct Packed {
   Index M = 0, N = 0, K = 0, row_tiles = 0, col_tiles = 0;
   std::vector<float> a, b, bias;
+  bool finite = true;  // no inf or NaN in A or B (TileKernel::fma_chunk needs it)
 };
 
 Packed pack(const TensorF& a, const TensorF& b, const GemmArgs& args) {
@@ -84,17 +94,30 @@ Packed pack(const TensorF& a, const TensorF& b, const GemmArgs& args) {
   p.b.assign(std::size_t(p.col_tiles * kCols * s.K), 0.0f);
   const float* ad = a.data();
   const Index as0 = a.strides()[0], as1 = a.strides()[1];
+  std::atomic<bool> finite = true;
   tbb::parallel_for(Index(0), s.M, [&](Index m) {
-    for (Index k = 0; k < s.K; ++k) p.a[std::size_t(m * s.K + k)] = ad[m * as0 + k * as1];
+    bool row_finite = true;
+    for (Index k = 0; k < s.K; ++k) {
+      const float x = ad[m * as0 + k * as1];
+      p.a[std::size_t(m * s.K + k)] = x;
+      row_finite &= std::isfinite(x);
+    }
+    if (!row_finite) finite = false;
   });
   const float* bd = b.data();
   const Index bk = args.transpose_b ? b.strides()[1] : b.strides()[0];
   const Index bn = args.transpose_b ? b.strides()[0] : b.strides()[1];
   tbb::parallel_for(Index(0), p.col_tiles, [&](Index t) {
+    bool panel_finite = true;
     for (Index k = 0; k < s.K; ++k)
-      for (Index j = 0; j < kCols && t * kCols + j < s.N; ++j)
-        p.b[std::size_t((t * s.K + k) * kCols + j)] = bd[k * bk + (t * kCols + j) * bn];
+      for (Index j = 0; j < kCols && t * kCols + j < s.N; ++j) {
+        const float x = bd[k * bk + (t * kCols + j) * bn];
+        p.b[std::size_t((t * s.K + k) * kCols + j)] = x;
+        panel_finite &= std::isfinite(x);
+      }
+    if (!panel_finite) finite = false;
   });
+  p.finite = finite;
   if (args.bias) {
     const TensorF bias = args.bias->contiguous();
     p.bias.assign(bias.span().begin(), bias.span().end());
@@ -124,13 +147,25 @@ struct TileContext {
   }
 };
 
+// How TileKernel::fma_chunk rounds float32 sums into the accumulator format (fma_sums).
+struct FmaSums {
+  int cut = 0;                    // float32 mantissa bits the format lacks
+  bool checked = false;           // results outside [min_normal, limit] (or 0) are flagged
+  std::uint32_t min_normal = 0;   // float32 patterns of magnitudes
+  std::uint32_t limit = 0;        // largest float32 that rounds to at most the format's max
+};
+
 // The per-add rounding into the accumulator, with the mode and plan shape known at
 // compile time so the lane loops vectorise.
 template <Rounding Mode, class PlanShape>
 struct Accumulate {
   LatticePlan<double> plan;
-  int random_bits;
-  bool to_odd;
+  int random_bits = 32;
+  bool to_odd = true;
+  // Which faster lane loops apply (fixed per GEMM; see the loops below).
+  std::optional<LatticePlan<float>> float_plan;  // add_lanes_float applies
+  bool fp32 = false;                             // add_lanes_fp32_rne applies (with rne)
+  std::optional<FmaSums> fma;                    // fma_chunk applies
 
   double add(double x, double y, std::uint32_t random) const {
     const double s = model_sum(x, y, to_odd);
@@ -221,6 +256,32 @@ bool float_carries(const LatticePlan<double>& plan, const formats::Lattice& l) {
          l.min_quantum >= -147 && l.max_positive < double(std::numeric_limits<float>::max());
 }
 
+// Whether sequential rne sums into `acc` can run as float32 FMAs (TileKernel::fma_chunk),
+// and how. The format must be a signed minifloat of at most 22 mantissa bits (or fp32) whose
+// normal range lies in float32's: its normal values are then exactly the float32 values in
+// that range with the last `cut` mantissa bits zero. Formats with float32's whole range and
+// subnormals (fp32: cut 0; tf32: 13; fp<e=8,m=13>: 10; bf16: 16) need no range check;
+// others (fp16, e5m2, fp<e=6,m=9>, ...) flag results outside their normal range. A float32
+// sum of 0 is the format's 0 of the same sign (hence the -0 condition).
+std::optional<FmaSums> fma_sums(const RoundedFormat& acc) {
+  if (acc.rounding.mode != Rounding::nearest_even) return std::nullopt;
+  const LatticePlan<float> plan = formats::make_plan<float>(acc.format.lattice());
+  const int cut = 23 - plan.precision;
+  if (cut < 0 || cut > 22 || !formats::fits_shape(plan, formats::PlainSigned{}) ||
+      !plan.has_negative_zero || plan.max_negative != plan.max_positive ||
+      plan.min_normal < 0x00800000u)
+    return std::nullopt;
+  const std::uint32_t quantum = std::uint32_t(1) << cut;
+  FmaSums f;
+  f.cut = cut;
+  f.checked = !(plan.subnormals && plan.min_normal == 0x00800000u && plan.min_positive == quantum &&
+                plan.max_positive == 0x7f800000u - quantum);
+  f.min_normal = plan.min_normal;
+  // Below max + half an ulp, rounding goes to max at most (midpoints are flagged anyway).
+  f.limit = plan.max_positive + (cut > 0 ? (quantum >> 1) - 1 : 0);
+  return (cut == 0 && f.checked) ? std::nullopt : std::optional<FmaSums>(f);
+}
+
 // Random words of one accumulator rounding for every lane (zeros unless stochastic).
 template <Rounding Mode>
 void draw(const TileContext& t, std::int64_t key, Role role, std::uint32_t (&words)[kLanes]) {
@@ -236,11 +297,7 @@ class TileKernel {
  public:
   TileKernel(const TileContext& t, const Accumulate<Mode, PlanShape>& acc,
              std::vector<double>& buffer)
-      : t_(t), acc_(acc), q_(buffer) {
-    const formats::Lattice lattice = t.spec.accumulator.format.lattice();
-    if (float_carries(acc.plan, lattice)) float_plan_ = formats::make_plan<float>(lattice);
-    fp32_ = t.spec.accumulator.format.spec() == "fp32";
-  }
+      : t_(t), acc_(acc), q_(buffer) {}
 
   // The chunk [lo, hi) summed in the accumulator format, into `out`.
   void chunk(std::int64_t lo, std::int64_t hi, Lanes& out) {
@@ -268,8 +325,18 @@ class TileKernel {
  private:
   double* row(std::int64_t k) { return q_.data() + (k - base_) * kLanes; }
 
-  // The hot loop: products formed and added in one pass, no buffer.
+  // The hot loop: products formed and added in one pass, no buffer (fma_chunk first,
+  // where it applies and succeeds).
   BITSIM_GEMM_VECTORISE void sequential_fused(std::int64_t lo, std::int64_t hi, Lanes& out) {
+    if constexpr (Mode == Rounding::nearest_even) {
+      if (t_.p.finite && acc_.fma) {
+        const FmaSums& f = *acc_.fma;
+        if (f.cut == 0 ? fma_chunk<false, false>(lo, hi, out)
+                       : f.checked ? fma_chunk<true, true>(lo, hi, out)
+                                   : fma_chunk<true, false>(lo, hi, out))
+          return;
+      }
+    }
     // Local copies: no store through `sum` can then change them, so they stay in registers.
     const Accumulate<Mode, PlanShape> acc = acc_;
     Lanes sums[2] = {};
@@ -287,7 +354,7 @@ class TileKernel {
         for (int j = 0; j < kCols; ++j) p[i * kCols + j] = a * double(b[j]);
       }
       if constexpr (Mode != Rounding::stochastic && std::is_same_v<PlanShape, formats::PlainFloat>) {
-        if (fp32_ || float_plan_) {
+        if (acc.fp32 || acc.float_plan) {
           if constexpr (Mode == Rounding::nearest_even) {
             if (add_lanes_rne_normal(sum, p, next, 52 - acc.plan.precision, acc.plan.min_normal,
                                      acc.plan.max_positive)) {
@@ -295,8 +362,8 @@ class TileKernel {
               continue;
             }
           }
-          if (float_plan_) {
-            add_lanes_float<Mode>(sum, p, *float_plan_);
+          if (acc.float_plan) {
+            add_lanes_float<Mode>(sum, p, *acc.float_plan);
             continue;
           }
           if (Mode == Rounding::nearest_even) {
@@ -309,6 +376,106 @@ class TileKernel {
     }
     std::copy_n(sum, kLanes, out);
   }
+
+#if defined(__AVX512F__)
+  static_assert(kCols == 16, "fma_chunk holds a row of the tile in one vector of 16 floats");
+  // Sequential rne sums of plain products into a format fma_sums accepts, one vector of 16
+  // float32 sums per tile row. A step is one float32 FMA, i.e. the exact sum + a·b rounded
+  // once to float32 (rne), then (Round: formats narrower than fp32) that pattern rounded at
+  // bit `cut` with ties away from zero. Both equal the definition's rounding of the exact
+  // sum unless the float32 sum lies exactly on a midpoint of the format: float32 rounding
+  // cannot cross a midpoint (it is a float32 value), only land on one, and off midpoints
+  // ties do not arise. Lanes that land on one are flagged (the low bits of pattern + half
+  // are zero), and so are (Checked) lanes whose float32 sum is neither 0 nor inside the
+  // format's normal range [min_normal, limit]; a flagged lane's block of steps is
+  // recomputed by the definition from the block's start. Gives up (returns false) when any
+  // sum ends non-finite, leaving the chunk to the general loop, which owns the exact
+  // patterns. Inputs are finite (Packed::finite), so a non-finite sum is an overflow to
+  // +-inf, which stays: the check at the chunk's end sees it.
+  template <bool Round, bool Checked>
+  bool fma_chunk(std::int64_t lo, std::int64_t hi, Lanes& out) {
+    const FmaSums& f = *acc_.fma;
+    // A lane lands on a midpoint about once in 2^cut steps, and costs a block of scalar
+    // steps then: blocks of 2^(cut - 10), within [4, 32], keep that near a tenth of the time.
+    // fp32 (no rounding step) flags nothing: one block.
+    const std::int64_t block =
+        Round ? std::clamp<std::int64_t>(std::int64_t(1) << std::max(f.cut - 10, 0), 4, 32) : hi - lo;
+    const __m512i half = _mm512_set1_epi32(Round ? int(1u << (f.cut - 1)) : 0);
+    const __m512i below = _mm512_set1_epi32(int((1u << f.cut) - 1));
+    const __m512i kept = _mm512_set1_epi32(int(~((1u << f.cut) - 1)));
+    const __m512i magnitude_bits = _mm512_set1_epi32(0x7fffffff);
+    const __m512i min_normal = _mm512_set1_epi32(int(f.min_normal));
+    const __m512i normal_span = _mm512_set1_epi32(int(f.limit - f.min_normal));
+    // Lanes of the tile inside C (the others hold padding: never recomputed).
+    const Index cols = std::min<Index>(t_.p.N - t_.n0, kCols);
+    const auto row_lanes = __mmask16(cols == kCols ? 0xffffu : (1u << cols) - 1);
+    const float* a_rows[kRows];
+    for (int i = 0; i < kRows; ++i) a_rows[i] = t_.a_row(i);
+    __m512 sum[kRows];
+    for (int i = 0; i < kRows; ++i) sum[i] = _mm512_setzero_ps();
+    for (std::int64_t k0 = lo; k0 < hi; k0 += block) {
+      const std::int64_t k1 = std::min(k0 + block, hi);
+      __m512 start[kRows];
+      __mmask16 fine[kRows];
+      for (int i = 0; i < kRows; ++i) start[i] = sum[i], fine[i] = 0xffff;
+      for (std::int64_t k = k0; k < k1; ++k) {
+        const __m512 b = _mm512_loadu_ps(t_.b_row(k));
+        for (int i = 0; i < kRows; ++i) {
+          const __m512 x = _mm512_fmadd_ps(_mm512_set1_ps(a_rows[i][k]), b, sum[i]);
+          if constexpr (Round) {
+            const __m512i bits = _mm512_castps_si512(x);
+            const __m512i up = _mm512_add_epi32(bits, half);
+            fine[i] = _mm512_mask_test_epi32_mask(fine[i], up, below);
+            if constexpr (Checked) {
+              // |x| in [min_normal, limit] (one unsigned compare), or x = 0.
+              const __m512i magnitude = _mm512_and_si512(bits, magnitude_bits);
+              const __mmask16 normal =
+                  _mm512_cmple_epu32_mask(_mm512_sub_epi32(magnitude, min_normal), normal_span);
+              fine[i] &= normal | _mm512_testn_epi32_mask(magnitude, magnitude);
+            }
+            sum[i] = _mm512_castsi512_ps(_mm512_and_si512(up, kept));
+          } else {
+            sum[i] = x;
+          }
+        }
+      }
+      for (int i = 0; i < kRows; ++i) {
+        const auto redo = __mmask16(~fine[i] & (t_.m0 + i < t_.p.M ? row_lanes : 0));
+        if (redo != 0) sum[i] = redo_lanes(i, redo, start[i], k0, k1, sum[i]);
+      }
+    }
+    const __m512i exponent = _mm512_set1_epi32(0x7f800000);
+    alignas(64) float lanes[kCols];
+    for (int i = 0; i < kRows; ++i) {
+      const __m512i bits = _mm512_and_si512(_mm512_castps_si512(sum[i]), exponent);
+      if (_mm512_cmpeq_epi32_mask(bits, exponent) != 0) return false;
+      _mm512_store_ps(lanes, sum[i]);
+      for (int j = 0; j < kCols; ++j) out[i * kCols + j] = double(lanes[j]);
+    }
+    return true;
+  }
+
+  // The lanes of row i in `redo` recomputed over steps [k0, k1) by the definition.
+  __m512 redo_lanes(int i, __mmask16 redo, __m512 start, std::int64_t k0, std::int64_t k1,
+                    __m512 sum) const {
+    alignas(64) float from[kCols], to[kCols];
+    _mm512_store_ps(from, start);
+    _mm512_store_ps(to, sum);
+    const float* a = t_.a_row(i);
+    for (int j = 0; j < kCols; ++j) {
+      if (!(redo >> j & 1)) continue;
+      double s = from[j];
+      for (std::int64_t k = k0; k < k1; ++k) s = acc_.add(s, double(a[k]) * double(t_.b_row(k)[j]), 0);
+      to[j] = float(s);  // a value of the format (or non-finite, which the caller rejects)
+    }
+    return _mm512_load_ps(to);
+  }
+#else
+  template <bool Round, bool Checked>
+  bool fma_chunk(std::int64_t, std::int64_t, Lanes&) {
+    return false;  // without AVX-512 the lane loops below do all the work
+  }
+#endif
 
   // q_k for every lane, with the product roundings of the definition.
   void fill_products(std::int64_t lo, std::int64_t hi) {
@@ -394,8 +561,6 @@ class TileKernel {
   const Accumulate<Mode, PlanShape>& acc_;
   std::vector<double>& q_;
   std::int64_t base_ = 0;
-  std::optional<LatticePlan<float>> float_plan_;  // set when add_lanes_float applies
-  bool fp32_ = false;                              // add_lanes_fp32_rne applies (with rne)
 };
 
 // One tile, all of the definition: parts, chunks, promotion, split-K reduction, bias.
@@ -408,6 +573,7 @@ void run_tile(const TileContext& t, const Accumulate<Mode, PlanShape>& acc, cons
   std::vector<double> parts(std::size_t(spec.split) * kLanes, 0.0);
   auto part = [&](int j) { return parts.data() + std::size_t(j) * kLanes; };
   auto wide_add = [&](double* x, const double* y, std::int64_t key, Role role) {
+    if (wide.fp32_rne) return add_lanes_fp32_rne(x, y);  // the default wide format
     for (int l = 0; l < kLanes; ++l)
       x[l] = wide.add(x[l], y[l], wide.stochastic() ? t.word(l, key, role) : 0);
   };
@@ -456,11 +622,19 @@ void run_tile(const TileContext& t, const Accumulate<Mode, PlanShape>& acc, cons
 template <Rounding Mode, class PlanShape, class Out>
 void run_all(const Packed& p, const AccumSpec& spec, Out* c) {
   const Target acc_target(spec.accumulator), wide(spec.wide);
-  const Accumulate<Mode, PlanShape> acc{acc_target.plan, spec.accumulator.rounding.random_bits,
-                                        acc_target.to_odd};
+  Accumulate<Mode, PlanShape> acc;
+  acc.plan = acc_target.plan;
+  acc.random_bits = spec.accumulator.rounding.random_bits;
+  acc.to_odd = acc_target.to_odd;
+  const formats::Lattice lattice = spec.accumulator.format.lattice();
+  if (float_carries(acc.plan, lattice)) acc.float_plan = formats::make_plan<float>(lattice);
+  acc.fp32 = spec.accumulator.format.spec() == "fp32";
+  acc.fma = fma_sums(spec.accumulator);
   tbb::enumerable_thread_specific<std::vector<double>> buffers;
+  // Consecutive tiles go down one panel of B, which then stays in cache while A streams
+  // (a panel is 16 columns x K, four times a tile's rows of A).
   tbb::parallel_for(Index(0), p.row_tiles * p.col_tiles, [&](Index tile) {
-    const TileContext t(p, spec, tile / p.col_tiles, tile % p.col_tiles);
+    const TileContext t(p, spec, tile % p.row_tiles, tile / p.row_tiles);
     run_tile(t, acc, wide, buffers.local(), c);
   });
 }
@@ -518,11 +692,13 @@ Tensor<Out> run(const TensorF& a, const TensorF& b, const AccumSpec& spec, const
 }  // namespace
 
 TensorF gemm(const TensorF& a, const TensorF& b, const AccumSpec& spec, const GemmArgs& args) {
+  if (auto on_gpu = device::gemm(a, b, spec, args)) return std::move(*on_gpu);  // sim/device.hpp
   return run<float>(a, b, spec, args);
 }
 
 TensorD gemm_double(const TensorF& a, const TensorF& b, const AccumSpec& spec,
                     const GemmArgs& args) {
+  if (auto on_gpu = device::gemm_double(a, b, spec, args)) return std::move(*on_gpu);  // sim/device.hpp
   return run<double>(a, b, spec, args);
 }
 

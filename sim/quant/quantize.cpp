@@ -6,6 +6,11 @@
 // are transformed back and rounded once to float32. encode stops at the codes; decode
 // resumes from them with the same arithmetic, which is why decode(encode(x)) ==
 // fake_quantize(x) bit for bit.
+//
+// Speed (issue #5): a contiguous untransformed input is read in place; absmax and fixed
+// scales come from one vectorised max over float32 magnitude patterns (exact, so any
+// order gives the same scales); fake_quantize of a scaled element format then makes one
+// pass in cache-sized chunks (divide, round the chunk as a span, multiply back).
 #include "sim/quant/quantize.hpp"
 
 #include <algorithm>
@@ -17,11 +22,14 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
 
 #include "formats/block/block_format.hpp"
 #include "formats/block/block_quantize.hpp"
 #include "formats/block/block_scale.hpp"
+#include "formats/block/block_spans.hpp"
 #include "formats/format.hpp"
+#include "sim/device_kernels.hpp"
 #include "sim/transforms/hadamard.hpp"
 
 namespace bitsim::sim {
@@ -59,7 +67,7 @@ std::vector<double> transform_signs(const QuantSpec& s, Index n) {
 }
 
 template <class In, class Out>
-void transform_rows(const QuantSpec& s, const Shape& shape, const std::vector<In>& in, std::vector<Out>& out,
+void transform_rows(const QuantSpec& s, const Shape& shape, std::span<const In> in, std::vector<Out>& out,
                     bool inverse) {
   const Index n = last_axis_length(shape);
   const Index block = hadamard_block(n, s.transform.block);
@@ -75,19 +83,16 @@ void transform_rows(const QuantSpec& s, const Shape& shape, const std::vector<In
   });
 }
 
-// The quantizer's input: contiguous float32, in the transformed basis when asked.
-std::vector<float> prepare(const TensorF& x, const QuantSpec& s) {
-  std::vector<float> v;
-  if (x.is_contiguous()) {
-    const std::span<const float> data = x.span();
-    v.assign(data.begin(), data.end());
-  } else {
-    v = x.to_vector();
-  }
-  if (s.transform.kind == TransformKind::none || v.empty()) return v;
-  std::vector<float> y(v.size());
-  transform_rows(s, x.shape(), v, y, false);
-  return y;
+// The quantizer's input: contiguous float32, in the transformed basis when asked. x's own
+// storage when that is already the input (no copy), else `storage`, filled here.
+std::span<const float> prepare(const TensorF& x, const QuantSpec& s, std::vector<float>& storage) {
+  const bool transformed = s.transform.kind != TransformKind::none && x.numel() > 0;
+  if (x.is_contiguous() && !transformed) return x.span();
+  const std::vector<float> v = x.to_vector();
+  if (!transformed) return storage = v;
+  storage.resize(v.size());
+  transform_rows(s, x.shape(), std::span<const float>(v), storage, false);
+  return storage;
 }
 
 // Dequantized float32 values, with a transform T taken back to the original basis (in
@@ -95,7 +100,7 @@ std::vector<float> prepare(const TensorF& x, const QuantSpec& s) {
 TensorF finish(const QuantSpec& s, const Shape& shape, std::vector<float> values) {
   if (s.transform.kind != TransformKind::none && !values.empty()) {
     const std::vector<float> rotated = values;
-    transform_rows(s, shape, rotated, values, true);
+    transform_rows(s, shape, std::span<const float>(rotated), values, true);
   }
   return TensorF(shape, std::move(values));
 }
@@ -151,31 +156,98 @@ struct Groups {
     }
   }
 
-  // Calls f(flat index, group index) for every element, in parallel over runs of `inner`
-  // consecutive elements that share (outer, len) indices; counters, not divisions, track
-  // the group as a task walks its runs.
+  // Splits the elements begin .. end - 1 into segments of consecutive flat indices whose
+  // groups step regularly, and calls f(first, last, group of first, step), step 0 (one
+  // group) or 1 (group g + j for element first + j), in order. Counters, not divisions,
+  // track the group from one segment to the next. With inner == 1 a segment runs along
+  // the axis (a group of `size`, or consecutive channels), else it is one run of `inner`.
+  template <class F>
+  void for_segments(Index begin, Index end, F&& f) const {
+    if (begin >= end) return;
+    if (kind == Granularity::per_tensor) return f(begin, end, Index(0), Index(0));
+    const bool channel = kind == Granularity::per_channel;
+    const Index run = begin / inner;
+    Index o = run / len, l = run % len, i = begin % inner;
+    for (Index first = begin; first < end;) {
+      const Index b = l / size;
+      if (inner == 1) {  // along the axis, to the end of the group (per_group) or the row
+        const Index stop = std::min(end, first + (channel ? len : std::min(len, (b + 1) * size)) - l);
+        f(first, stop, channel ? l : o * per_axis + b, Index(channel ? 1 : 0));
+        l += stop - first;
+        first = stop;
+      } else {  // one run of `inner` (or what is left of it)
+        const Index stop = std::min(end, first + (inner - i));
+        f(first, stop, channel ? l : (o * per_axis + b) * inner + i, Index(channel ? 0 : 1));
+        first = stop;
+        i = 0;
+        ++l;
+      }
+      if (l == len) l = 0, ++o;
+    }
+  }
+
+  // Calls f(flat index, group index) for the elements begin .. end - 1, in order.
+  template <class F>
+  void for_range(Index begin, Index end, F&& f) const {
+    for_segments(begin, end, [&](Index first, Index last, Index g, Index step) {
+      for (Index i = first; i < last; ++i, g += step) f(i, g);
+    });
+  }
+
+  // for_range over the whole tensor, in parallel over fixed chunks of flat indices.
   template <class F>
   void for_each_element(F&& f) const {
+    const Index n = outer * len * inner;
+    tbb::parallel_for(tbb::blocked_range<Index>(0, n, 4096),
+                      [&](const tbb::blocked_range<Index>& r) { for_range(r.begin(), r.end(), f); });
+  }
+
+  // For every group, the largest |x| as a float32 pattern with the sign cleared, at or
+  // above 0x7f800000 when the group holds Inf or NaN (formats/block's amax_pattern). A max
+  // is exact, so the patterns do not depend on how the work is split.
+  std::vector<std::uint32_t> amax_patterns(std::span<const float> x) const {
+    using formats::block_detail::amax_pattern;
+    std::vector<std::uint32_t> pattern(static_cast<std::size_t>(count), 0);
     if (kind == Granularity::per_tensor) {
-      tbb::parallel_for(tbb::blocked_range<Index>(0, len, 4096), [&](const tbb::blocked_range<Index>& r) {
-        for (Index i = r.begin(); i < r.end(); ++i) f(i, Index(0));
-      });
-      return;
+      pattern[0] = tbb::parallel_reduce(
+          tbb::blocked_range<Index>(0, len, Index(1) << 16), std::uint32_t(0),
+          [&](const tbb::blocked_range<Index>& r, std::uint32_t m) {
+            return std::max(m, amax_pattern(x.data() + r.begin(), static_cast<std::size_t>(r.size())));
+          },
+          [](std::uint32_t a, std::uint32_t b) { return std::max(a, b); });
+      return pattern;
     }
-    const Index runs = outer * len, grain = std::max<Index>(1, 4096 / std::max<Index>(inner, 1));
-    tbb::parallel_for(tbb::blocked_range<Index>(0, runs, grain), [&](const tbb::blocked_range<Index>& r) {
-      Index o = r.begin() / len, l = r.begin() % len, b = l / size, within = l % size;
-      for (Index run = r.begin(); run < r.end(); ++run) {
-        if (kind == Granularity::per_channel) {
-          for (Index i = 0; i < inner; ++i) f(run * inner + i, l);
-        } else {
-          const Index base = (o * per_axis + b) * inner;
-          for (Index i = 0; i < inner; ++i) f(run * inner + i, base + i);
+    // Element-wise max of a row into a row of patterns.
+    const auto max_into = [](std::uint32_t* p, const float* v, Index n) {
+      for (Index j = 0; j < n; ++j) p[j] = std::max(p[j], std::bit_cast<std::uint32_t>(v[j]) & 0x7fffffffu);
+    };
+    // Tasks own disjoint columns along the axis (per_channel: one index; per_group: one
+    // group of `size` indices) and visit them for every outer index.
+    const bool channel = kind == Granularity::per_channel;
+    const Index step = channel ? 1 : size, columns = channel ? len : per_axis;
+    const Index grain = std::max<Index>(1, 4096 / std::max<Index>(step * inner, 1));
+    tbb::parallel_for(tbb::blocked_range<Index>(0, columns, grain), [&](const tbb::blocked_range<Index>& r) {
+      for (Index o = 0; o < outer; ++o) {
+        const float* slab = x.data() + (o * len) * inner;
+        if (channel && inner == 1) {  // a channel is a column: one max per element of the row
+          max_into(pattern.data() + r.begin(), slab + r.begin(), r.size());
+          continue;
         }
-        if (++within == size) within = 0, ++b;
-        if (++l == len) l = 0, b = 0, within = 0, ++o;
+        for (Index c = r.begin(); c < r.end(); ++c) {
+          const Index l0 = c * step, l1 = std::min(len, l0 + step);
+          const float* v = slab + l0 * inner;
+          if (channel) {  // runs of `inner` elements, all in group c
+            pattern[c] = std::max(pattern[c], amax_pattern(v, static_cast<std::size_t>(inner)));
+          } else if (inner == 1) {  // the group is the contiguous run v[0, l1 - l0)
+            std::uint32_t& p = pattern[o * per_axis + c];
+            p = std::max(p, amax_pattern(v, static_cast<std::size_t>(l1 - l0)));
+          } else {  // element i of each of the l1 - l0 runs goes to group (o, c, i)
+            for (Index l = l0; l < l1; ++l, v += inner) max_into(pattern.data() + (o * per_axis + c) * inner, v, inner);
+          }
+        }
       }
     });
+    return pattern;
   }
 };
 
@@ -207,7 +279,36 @@ struct ScaledQuantizer {
   }
   static double value(double q, double s) { return std::isnan(s) ? kNaN : q * s; }
 
-  double choose_scale(const std::vector<float>& x, const std::vector<Index>& idx) const {
+  // scaled_input and value over a segment: element j has input x[j] and scale scale[j * Step]
+  // (Step 0: one scale). Branch-free loops the compiler vectorises; the few quotients that
+  // are zero or infinite (tiny or zero scales) send the segment through scaled_input.
+  template <int Step>
+  static void divide(const float* x, const double* scale, double* t, Index n) {
+    // Integer masks rather than branches, so that GCC vectorises the loop.
+    constexpr std::uint64_t kMagnitude = ~std::uint64_t(0) >> 1, kInf = 0x7ff0000000000000u;
+    std::uint64_t rare = 0;
+    for (Index j = 0; j < n; ++j) {
+      const double s = scale[j * Step], xd = double(x[j]);
+      const double q = xd / s;
+      const std::uint64_t b = std::bit_cast<std::uint64_t>(q), r = std::bit_cast<std::uint64_t>(std::fma(-q, s, xd));
+      const std::uint64_t step = std::uint64_t((r & kMagnitude) != 0) & ~b;  // inexact and even: 1
+      const std::uint64_t mag = b & kMagnitude;
+      rare |= (step & std::uint64_t(mag == 0 || mag >= kInf)) |
+              std::uint64_t(std::bit_cast<std::uint64_t>(s) - 1 >= kInf - 1);  // s not in (0, inf)
+      t[j] = std::bit_cast<double>(b + step - 2 * (step & ((b ^ r) >> 63)));    // +-1 towards r
+    }
+    if (rare)
+      for (Index j = 0; j < n; ++j) t[j] = scaled_input(x[j], scale[j * Step]);
+  }
+  template <int Step>
+  static void multiply(const double* q, const double* scale, float* out, Index n) {
+    for (Index j = 0; j < n; ++j) {
+      const double s = scale[j * Step];
+      out[j] = static_cast<float>(s == s ? q[j] * s : kNaN);
+    }
+  }
+
+  double choose_scale(std::span<const float> x, const std::vector<Index>& idx) const {
     double amax = 0;
     for (Index i : idx) {
       if (!std::isfinite(x[i])) return kNaN;
@@ -224,12 +325,14 @@ struct ScaledQuantizer {
     const std::size_t m = idx.size();
     const bool consecutive = m == 0 || idx.back() - idx.front() + 1 == static_cast<Index>(m);
     const bool as_span = consecutive || spec.rounding.mode != formats::Rounding::stochastic;
+    std::vector<float> xs(m);
+    for (std::size_t j = 0; j < m; ++j) xs[j] = x[idx[j]];
     std::vector<double> t(m), q(m);
     double best_scale = scale_from_clip(amax), best_error = std::numeric_limits<double>::infinity();
     for (int k = 0; k <= spec.mse_steps; ++k) {
       const double ratio = 1.0 - k * (1.0 - spec.mse_min_ratio) / spec.mse_steps;
       const double s = scale_from_clip(ratio * amax);
-      for (std::size_t j = 0; j < m; ++j) t[j] = scaled_input(x[idx[j]], s);
+      divide<0>(xs.data(), &s, t.data(), static_cast<Index>(m));
       if (as_span) {
         element.quantize(std::span<const double>(t), std::span<double>(q), spec.rounding, rng,
                          m == 0 ? 0 : static_cast<std::uint64_t>(idx[0]));
@@ -239,7 +342,7 @@ struct ScaledQuantizer {
       }
       double error = 0;
       for (std::size_t j = 0; j < m; ++j) {
-        const double e = double(static_cast<float>(value(q[j], s))) - double(x[idx[j]]);
+        const double e = double(static_cast<float>(value(q[j], s))) - double(xs[j]);
         error += e * e;
       }
       if (error < best_error) {  // ties keep the larger ratio (found first)
@@ -252,7 +355,7 @@ struct ScaledQuantizer {
 
   // The p-th percentile of |x| over the group, linear interpolation between order
   // statistics at rank p/100 * (n - 1) (numpy's default method).
-  double percentile_clip(const std::vector<float>& x, const std::vector<Index>& idx) const {
+  double percentile_clip(std::span<const float> x, const std::vector<Index>& idx) const {
     if (idx.empty()) return 0;
     std::vector<double> a(idx.size());
     for (std::size_t j = 0; j < idx.size(); ++j) a[j] = std::fabs(double(x[idx[j]]));
@@ -265,8 +368,17 @@ struct ScaledQuantizer {
     return below + (rank - double(lo)) * (above - below);
   }
 
-  std::vector<double> scales(const std::vector<float>& x, const Groups& g) const {
+  std::vector<double> scales(std::span<const float> x, const Groups& g) const {
     std::vector<double> s(static_cast<std::size_t>(g.count));
+    if (spec.scale_rule == ScaleRule::absmax || spec.scale_rule == ScaleRule::fixed) {
+      // The same scales as choose_scale: NaN for a group with Inf or NaN, else from the clip.
+      const std::vector<std::uint32_t> amax = g.amax_patterns(x);
+      for (std::size_t k = 0; k < s.size(); ++k) {
+        const double clip = spec.scale_rule == ScaleRule::fixed ? spec.clip : double(std::bit_cast<float>(amax[k]));
+        s[k] = amax[k] >= 0x7f800000u ? kNaN : scale_from_clip(clip);
+      }
+      return s;
+    }
     tbb::parallel_for(tbb::blocked_range<Index>(0, g.count), [&](const tbb::blocked_range<Index>& r) {
       std::vector<Index> idx;
       for (Index k = r.begin(); k < r.end(); ++k) {
@@ -334,7 +446,8 @@ PackedTensor encode(const TensorF& x, const QuantSpec& s, std::uint64_t tensor_i
     for (float v : x.to_vector()) p.codes.push_back(std::bit_cast<std::uint32_t>(v));
     return p;
   }
-  const std::vector<float> in = prepare(x, s);
+  std::vector<float> storage;
+  const std::span<const float> in = prepare(x, s, storage);
   const formats::RandomStream rng = stream_for(s, tensor_id);
   p.codes.resize(in.size());
   if (s.is_block) {
@@ -350,7 +463,7 @@ PackedTensor encode(const TensorF& x, const QuantSpec& s, std::uint64_t tensor_i
     return p;
   }
   if (!s.is_scaled()) {
-    Format::parse(s.format).encode(std::span<const float>(in), std::span<std::uint64_t>(p.codes), s.rounding, rng);
+    Format::parse(s.format).encode(in, std::span<std::uint64_t>(p.codes), s.rounding, rng);
     return p;
   }
   const ScaledQuantizer quantizer(s, rng);
@@ -381,12 +494,13 @@ TensorF decode(const PackedTensor& p) {
 TensorF fake_quantize(const TensorF& x, const QuantSpec& s, std::uint64_t tensor_id) {
   check_shape(x, s);
   if (s.is_identity()) return x.clone();
-  const std::vector<float> in = prepare(x, s);
+  std::vector<float> storage;
+  const std::span<const float> in = prepare(x, s, storage);
   const formats::RandomStream rng = stream_for(s, tensor_id);
   std::vector<float> values(in.size());
   if (s.is_block) {  // block_quantize == block_decode(block_encode(..)), tested in formats/ and here
     const auto [rows, cols] = block_rows_cols(x.shape());
-    formats::block_quantize(block_format_of(s), in, rows, cols, values, rng);
+    device::block_quantize(block_format_of(s), in, rows, cols, values, rng);  // on the current device
     return finish(s, x.shape(), std::move(values));
   }
   const Format element = s.is_scaled() ? saturating(s.format) : Format::parse(s.format);
@@ -394,16 +508,50 @@ TensorF fake_quantize(const TensorF& x, const QuantSpec& s, std::uint64_t tensor
   // the codes are the stored truth, so such formats go through them.
   if (flushes_input(element)) return decode(encode(x, s, tensor_id));
   if (!s.is_scaled()) {
-    element.quantize(std::span<const float>(in), std::span<float>(values), s.rounding, rng);
+    device::quantize(element, in, std::span<float>(values), s.rounding, rng);
     return finish(s, x.shape(), std::move(values));
   }
   const ScaledQuantizer quantizer(s, rng);
   const Groups groups(x.shape(), s);
   const std::vector<double> scale = quantizer.scales(in, groups);
-  std::vector<double> t(in.size()), q(in.size());
-  groups.for_each_element([&](Index i, Index g) { t[i] = ScaledQuantizer::scaled_input(in[i], scale[g]); });
-  element.quantize(std::span<const double>(t), std::span<double>(q), s.rounding, rng);
-  groups.for_each_element([&](Index i, Index g) { values[i] = static_cast<float>(ScaledQuantizer::value(q[i], scale[g])); });
+  // x / s rounded to odd into t, and the rounded q back to float32 values; element i of
+  // t and q is flat element `first + i`.
+  const auto divide = [&](Index first, Index end, double* t) {
+    groups.for_segments(first, end, [&](Index a, Index b, Index g, Index step) {
+      (step ? ScaledQuantizer::divide<1> : ScaledQuantizer::divide<0>)(in.data() + a, scale.data() + g, t + (a - first), b - a);
+    });
+  };
+  const auto multiply = [&](Index first, Index end, const double* q) {
+    groups.for_segments(first, end, [&](Index a, Index b, Index g, Index step) {
+      (step ? ScaledQuantizer::multiply<1> : ScaledQuantizer::multiply<0>)(q + (a - first), scale.data() + g, values.data() + a, b - a);
+    });
+  };
+  const Index n = static_cast<Index>(in.size());
+  if (current_device() == Device::cpu) {
+    // One pass in chunks that stay in cache; each chunk is rounded as one span, with the
+    // random words of its flat indices, so the chunking changes nothing.
+    constexpr Index kChunk = 2048;
+    tbb::parallel_for(tbb::blocked_range<Index>(0, n, kChunk), [&](const tbb::blocked_range<Index>& r) {
+      for (Index first = r.begin(); first < r.end(); first += kChunk) {
+        const Index end = std::min(r.end(), first + kChunk);
+        const std::size_t m = static_cast<std::size_t>(end - first);
+        double t[kChunk], q[kChunk];
+        divide(first, end, t);
+        element.quantize(std::span<const double>(t, m), std::span<double>(q, m), s.rounding, rng,
+                         static_cast<std::uint64_t>(first));
+        multiply(first, end, q);
+      }
+    });
+  } else {  // the element rounding as one call on the device (sim/device_kernels.hpp)
+    std::vector<double> t(in.size()), q(in.size());
+    const auto each_chunk = [&](const auto& f) {
+      tbb::parallel_for(tbb::blocked_range<Index>(0, n, 4096),
+                        [&](const tbb::blocked_range<Index>& r) { f(r.begin(), r.end()); });
+    };
+    each_chunk([&](Index first, Index end) { divide(first, end, t.data() + first); });
+    device::quantize(element, std::span<const double>(t), std::span<double>(q), s.rounding, rng);
+    each_chunk([&](Index first, Index end) { multiply(first, end, q.data() + first); });
+  }
   return finish(s, x.shape(), std::move(values));
 }
 

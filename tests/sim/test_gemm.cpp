@@ -185,6 +185,57 @@ TEST_CASE("gemm: large K (4096) matches the reference bit for bit") {
   }
 }
 
+TEST_CASE("gemm: rne into fp32-range formats (the float32 FMA path) == reference, bit for bit") {
+  // fp32, tf32, fp<e=8,m=13>, bf16, and (with range checks) fp16 and e5m2 with rne take
+  // sim/gemm's float32 FMA loop. Small integers make its float32 sums land on midpoints of
+  // the format often (each such lane is recomputed by the definition); uniform data rarely
+  // does. Odd shapes leave partial tiles, and K is cut into blocks of 4 to 32 steps (32
+  // for bf16, 8 for fp16 and tf32, 4 for fp<e=8,m=13>), so K = 1, 33, 77, 150 end mid-block. Integer sums pass through 0 (exact cancellation); the
+  // ranges below take fp16 past its normal range both ways.
+  struct Dims { Index M, N, K; };
+  const Dims dims[] = {{1, 1, 77}, {5, 17, 33}, {6, 35, 150}, {9, 48, 64}, {3, 20, 1}};
+  const char* specs[] = {"", "acc=bf16", "acc=tf32", "acc=fp<e=8,m=13>", "acc=fp16", "acc=e5m2",
+                         "acc=bf16,chunk=40,split=3:reverse", "acc=tf32,chunk=7,wide=bf16",
+                         "acc=fp16,chunk=9,wide=fp16", "chunk=16,split=2:pairwise"};
+  for (const char* text : specs) {
+    const AccumSpec spec = AccumSpec::parse(text);
+    for (const Dims& d : dims) {
+      for (const bool integers : {true, false}) {
+        const std::string spec_text = text;
+        CAPTURE(spec_text);
+        CAPTURE(d.M);
+        CAPTURE(d.N);
+        CAPTURE(d.K);
+        CAPTURE(integers);
+        TensorF a = random_matrix(d.M, d.K, 300 + d.K, -20, 20);
+        TensorF b = random_matrix(d.K, d.N, 400 + d.N, -20, 20);
+        if (integers) {
+          for (float& x : a.span()) x = std::round(x);
+          for (float& x : b.span()) x = std::round(x);
+        }
+        const TensorF bias = random_matrix(1, d.N, 500).reshaped({d.N});
+        const TensorD want = gemm_reference(a, b, spec, {.bias = bias});
+        require_same_bits(gemm_double(a, b, spec, {.bias = bias}), want, "fma path");
+      }
+    }
+  }
+  // Overflow to inf in some rows only, and products in the subnormal range (fp32's and
+  // bf16's for the small scales; fp16's below 6e-5 and its overflow past 65504 at 20 and
+  // 300).
+  for (const char* text : {"", "acc=bf16", "acc=tf32,chunk=8", "acc=fp16", "acc=fp16,chunk=5"}) {
+    for (const float scale : {3e19f, 300.0f, 20.0f, 1e-3f, 1e-20f, 1e-22f}) {
+      const std::string spec_text = text;
+      CAPTURE(spec_text);
+      CAPTURE(scale);
+      TensorF a = random_matrix(7, 90, 91, -1, 1);
+      for (Index k = 0; k < 90; ++k) a.at({2, k}) *= scale, a.at({5, k}) *= scale;
+      const TensorF b = random_matrix(90, 20, 92, -scale, scale);
+      const AccumSpec spec = AccumSpec::parse(text);
+      require_same_bits(gemm_double(a, b, spec), gemm_reference(a, b, spec), "fma path ranges");
+    }
+  }
+}
+
 TEST_CASE("accumulator: a sum of ones stalls where the next integer is not representable") {
   // bf16 has 8 significant bits: 256 + 1 = 257 lies halfway between 256 and 258 and ties
   // to the even 256, so a running bf16 sum of ones never passes 256. fp16 (11 bits)

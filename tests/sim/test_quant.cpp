@@ -125,6 +125,7 @@ struct Reference {
     return s > 0 ? s : scale_format.min_subnormal();
   }
   float value(float x, double s, Index flat) const {
+    if (std::isnan(s)) return std::numeric_limits<float>::quiet_NaN();  // a group with Inf/NaN
     const double t = s == 0 ? std::copysign(0.0, double(x)) : double(x) / s;
     const double q = element.round(t, spec.rounding, rng, std::uint64_t(flat));
     return float(q * s);
@@ -146,11 +147,18 @@ struct Reference {
     for (const auto& [key, members] : groups) {
       double amax = 0;
       std::vector<double> mags;
+      bool finite = true;
       for (auto [i, xv] : members) {
         amax = std::max(amax, std::fabs(double(xv)));
         mags.push_back(std::fabs(double(xv)));
+        finite = finite && std::isfinite(xv);
+      }
+      if (!finite) {
+        out[key] = std::numeric_limits<double>::quiet_NaN();
+        continue;
       }
       if (spec.scale_rule == ScaleRule::absmax) out[key] = scale_for_clip(amax);
+      if (spec.scale_rule == ScaleRule::fixed) out[key] = scale_for_clip(spec.clip);
       if (spec.scale_rule == ScaleRule::percentile) out[key] = scale_for_clip(percentile_of(mags, spec.percentile));
       if (spec.scale_rule == ScaleRule::mse) {  // brute force over the documented grid
         double best = std::numeric_limits<double>::infinity();
@@ -524,5 +532,65 @@ TEST_CASE("fake_quantize: bit-identical on 1, 2 and many threads") {
       results.push_back(bits(decode(encode(x, s, 5))));
     }
     for (const auto& r : results) CHECK(r == results[0]);
+  }
+}
+
+// The fast path (issue #5): absmax/fixed scales from one max over magnitude patterns, then
+// one pass in chunks of 2048 elements rounded as spans, the per-tensor max in tasks of
+// 65536. Shapes that split into several chunks and tasks, none a multiple of them,
+// against the literal reference, with groups that straddle chunk boundaries.
+TEST_CASE("fake_quantize: the chunked path against the literal reference on large odd shapes") {
+  const auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (std::bit_cast<std::uint64_t>(a[i]) != std::bit_cast<std::uint64_t>(b[i]) && !(std::isnan(a[i]) && std::isnan(b[i])))
+        return false;
+    return true;
+  };
+  const auto check = [&](const TensorF& x, const std::string& text) {
+    CAPTURE(text);
+    CAPTURE(shape_string(x.shape()));
+    const QuantSpec spec = parse_quant_spec(text);
+    const Reference ref(spec, 3);
+    const std::vector<std::uint32_t> fast = bits(fake_quantize(x, spec, 3));
+    CHECK(fast == bits(ref.quantize(x)));
+    std::vector<double> expected;
+    for (const auto& [key, s] : ref.scales(x)) expected.push_back(s);
+    CHECK(same(quant_scales(x, spec, 3).to_vector(), expected));
+    CHECK(bits(decode(encode(x, spec, 3))) == fast);
+    tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+    CHECK(bits(fake_quantize(x, spec, 3)) == fast);
+  };
+  const char* specs[] = {"e4m3fn:per_tensor", "int8:per_tensor:fixed(2.5)", "int4:per_channel(axis=0)",
+                         "e4m3fn:per_channel(axis=1)", "int8:per_channel(axis=-1):rz", "int4:per_group(32)",
+                         "e2m1fn:per_group(32,axis=0)", "int4:per_group(32,axis=1):scale(e8m0fnu):sr(seed=9)",
+                         "e5m2:per_tensor:scale(e8m0fnu):sr(seed=2,bits=8)", "int8:per_channel(axis=0):percentile(99)"};
+  for (const Shape& shape : {Shape{3, 331, 7}, Shape{1031, 3}})
+    for (const char* text : specs) check(random_tensor(shape, 21), text);
+  // Past the per-tensor reduction's grain too (the reference is slow: a few specs only).
+  for (const char* text : {"e4m3fn:per_tensor", "int4:per_group(32)", "e4m3fn:per_channel(axis=1)"})
+    check(random_tensor({257, 263}, 21), text);
+  // Inf and NaN poison exactly their own groups, wherever they fall in a chunk.
+  TensorF x = random_tensor({3, 331, 7}, 22);
+  x.data()[2047] = std::numeric_limits<float>::infinity();
+  x.data()[5000] = -std::numeric_limits<float>::quiet_NaN();
+  for (const char* text : specs) check(x, text);
+  // A transposed view goes through a copy, a contiguous tensor is read in place: same bits.
+  const TensorF w = random_tensor({263, 257}, 23);
+  for (const char* text : {"int4:per_group(32)", "e4m3fn:per_tensor", "mxfp4", "int4:sym:g128:sr(seed=5)"}) {
+    CAPTURE(text);
+    const QuantSpec s = parse_quant_spec(text);
+    CHECK(bits(fake_quantize(w.transposed(), s, 1)) == bits(fake_quantize(w.transposed().clone(), s, 1)));
+  }
+  // Block formats: formats::block_quantize on the row-major values.
+  for (const char* text : {"mxfp4", "int4:sym:g128:sr(seed=5)"}) {
+    CAPTURE(text);
+    const QuantSpec s = parse_quant_spec(text);
+    bitsim::formats::BlockDescription d = bitsim::formats::BlockFormat::parse(s.format).description();
+    d.rounding = s.rounding;
+    std::vector<float> expected(std::size_t(w.numel()));
+    bitsim::formats::block_quantize(bitsim::formats::BlockFormat(d), w.to_vector(), 263, 257, expected,
+                                    RandomStream{s.seed, 1});
+    CHECK(bits(fake_quantize(w, s, 1)) == bits(TensorF(w.shape(), expected)));
   }
 }
