@@ -27,6 +27,7 @@ struct ReportOptions {
   int precision = 6;
   std::string plots;
   bool no_plots = false;
+  bool curves = false;
   std::string bits, metric, quality, better, group, heatmap;
   std::vector<std::string> plot_formats = {"svg", "png"};
 };
@@ -36,7 +37,7 @@ std::string summary_of(const experiments::ResultsTable& table, const std::string
                      " grid points";
   text += table.complete ? " (complete)" : " (incomplete: bitsim run --resume continues it)";
   text += ", config " + table.info.config_hash + ", bitsim " + table.build.version + " (" +
-          table.build.git_revision.substr(0, 12) + ")";
+          table.build.git_revision.substr(0, 12) + "), device " + table.info.device;
   return text;
 }
 
@@ -51,6 +52,27 @@ void print_rows(const experiments::ResultsTable& table, const std::vector<std::s
     for (std::size_t p : positions) line.push_back(report::format_cell(report::cell_at(table.rows[r], p), precision));
     lines.push_back(std::move(line));
   }
+  print_table(stdout, header, lines);
+}
+
+// The /curves rows of the shown points (experiments/README.md, "Curves"): the point's grid
+// index, then the curve columns.
+void print_curves(const experiments::ResultsTable& table, const std::vector<std::size_t>& rows, int precision) {
+  if (table.curve_columns.empty()) {
+    std::printf("\nno curves in this file (no /curves table: its source records none, or the file predates curves)\n");
+    return;
+  }
+  TableRow header = {"index"};
+  for (const auto& column : table.curve_columns) header.push_back(column.name);
+  std::vector<TableRow> lines;
+  for (std::size_t r : rows) {
+    for (const auto& cells : table.rows[r].curve) {
+      TableRow line = {std::to_string(table.rows[r].index)};
+      for (const auto& cell : cells) line.push_back(report::format_cell(cell, precision));
+      lines.push_back(std::move(line));
+    }
+  }
+  std::printf("\nCurves: %zu rows of %zu points\n", lines.size(), rows.size());
   print_table(stdout, header, lines);
 }
 
@@ -72,6 +94,7 @@ void run(const ReportOptions& options) {
   if (!query.filters.empty()) std::printf("%zu rows match the filters\n", rows.size());
   std::printf("\n");
   print_rows(table, rows, positions, options.precision);
+  if (options.curves) print_curves(table, rows, options.precision);
 
   report::PlotOptions plot;
   plot.bits_column = options.bits;
@@ -132,6 +155,8 @@ void add_report_command(CLI::App& app) {
       ->check(CLI::Range(1, 17));
   command->add_option("--plots", options->plots, "Folder for the plots (default: FILE without .h5, plus -plots)");
   command->add_flag("--no-plots", options->no_plots, "Print the tables only");
+  command->add_flag("--curves", options->curves,
+                    "Also print the curve rows (/curves, e.g. training loss curves) of the shown points");
   command->add_option("--bits", options->bits,
                       "x axis of the plots and the Pareto front (default: bits_per_element, else the first *_bits "
                       "column)");

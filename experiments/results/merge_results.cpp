@@ -35,6 +35,9 @@ void check_same_run(const ResultsTable& first, const std::string& first_name, co
   if (!same_columns(other.columns, first.columns)) {
     differ("columns", detail::describe(first.columns), detail::describe(other.columns));
   }
+  if (!same_columns(other.curve_columns, first.curve_columns)) {
+    differ("curve columns", detail::describe(first.curve_columns), detail::describe(other.curve_columns));
+  }
   if (other.build.version != first.build.version || other.build.git_revision != first.build.git_revision) {
     differ("bitsim build", first.build.version + " " + first.build.git_revision,
            other.build.version + " " + other.build.git_revision);
@@ -76,6 +79,7 @@ void merge_results(const std::filesystem::path& out, const std::vector<std::file
 
   ResultsTable merged;
   merged.columns = tables[0].columns;
+  merged.curve_columns = tables[0].curve_columns;  // each point's curve travels with its row
   merged.build = tables[0].build;
   merged.info = tables[0].info;
   merged.complete = true;

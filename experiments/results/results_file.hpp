@@ -60,6 +60,10 @@ struct PointResult {
   double seconds = 0;          // wall time of the point: environment, not reproducible
   // Added by the results owner: raw tensor dumps of this point (sorted by name by add()).
   std::vector<TensorDump> dumps;
+  // The point's curve: rows of the run's curve schema (ResultsTable::curve_columns), in the
+  // order the evaluator gave them (e.g. one per evaluation step of a training run). Their
+  // number may differ from point to point. Stored in /curves, reproducible like /results.
+  std::vector<std::vector<Cell>> curve;
 };
 
 struct RunInfo {
@@ -87,6 +91,9 @@ struct ResultsTable {
   // Added by the results owner, filled by read_results (writers record build_info()):
   BuildInfo build;        // what wrote the file (version, git revision, compiler, deps)
   bool complete = false;  // finish() was called (every point of the run/shard is stored)
+  // The columns of /curves after its `index` column (the point's grid index); empty when
+  // the run records no curves (the file then has no /curves dataset).
+  std::vector<Column> curve_columns;
 };
 
 // The layout's version, stored in every file (attribute `format_version`); readers refuse
@@ -96,20 +103,22 @@ inline constexpr std::int64_t kResultsFormatVersion = 1;
 class ResultsWriter {
  public:
   // A new results file at `path`. Throws (never overwrites) when `path` exists.
+  // `curve_schema`: the columns of the points' curves (/curves); empty: no curves.
   static ResultsWriter create(const std::filesystem::path& path, std::vector<Column> schema,
-                              RunInfo info);
-  // Reopens the partial results of an interrupted run for --resume. Throws with a clear
-  // message when the file is not a bitsim results file, is corrupt, or was written for a
-  // different config (hash) or schema.
+                              RunInfo info, std::vector<Column> curve_schema = {});
+  // Reopens the partial results of an interrupted run for --resume (the curves of its
+  // finished points included). Throws with a clear message when the file is not a bitsim
+  // results file, is corrupt, or was written for a different config (hash), schema or
+  // curve schema.
   static ResultsWriter resume(const std::filesystem::path& path, std::vector<Column> schema,
-                              RunInfo info);
+                              RunInfo info, std::vector<Column> curve_schema = {});
 
   ResultsWriter(ResultsWriter&&) noexcept;
   ResultsWriter& operator=(ResultsWriter&&) noexcept;
   ~ResultsWriter();
 
   const std::set<std::uint64_t>& finished() const;  // indices already stored
-  void add(PointResult result);                      // kinds checked against the schema
+  void add(PointResult result);  // kinds checked against the schema (curve rows: the curve schema)
   // Writes everything added so far: a temporary sibling, then rename, so the file on disk
   // is always a complete, readable results file.
   void checkpoint();

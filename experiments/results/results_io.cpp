@@ -156,6 +156,50 @@ void write_dumps(hid_t file, const ResultsTable& table, hid_t groups, hid_t data
   }
 }
 
+// One row of a compound table: a grid index and the cells of the table's columns.
+struct IndexedCells {
+  std::uint64_t index;
+  const std::vector<Cell>* cells;
+};
+
+// A 1-D compound dataset: field `index` (uint64) then one field per column, text as
+// fixed-length strings as wide as the longest value (at least 1 byte).
+void write_compound(hid_t parent, const std::string& name, const std::vector<Column>& columns,
+                    const std::vector<IndexedCells>& rows, hid_t dataset_properties) {
+  std::vector<std::size_t> text_bytes(columns.size(), 0);
+  for (const IndexedCells& row : rows) {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (const auto* text = std::get_if<std::string>(&(*row.cells)[c])) text_bytes[c] = std::max(text_bytes[c], text->size());
+    }
+  }
+  const RowLayout layout = layout_of(columns, text_bytes);
+  std::vector<unsigned char> buffer(layout.row_bytes * rows.size(), 0);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    unsigned char* out = buffer.data() + r * layout.row_bytes;
+    std::memcpy(out, &rows[r].index, 8);
+    for (std::size_t c = 0; c < layout.fields.size(); ++c) {
+      const Field& field = layout.fields[c];
+      std::visit([&](const auto& value) {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          std::memcpy(out + field.offset, value.data(), value.size());
+        } else {
+          std::memcpy(out + field.offset, &value, 8);
+        }
+      }, (*rows[r].cells)[c]);
+    }
+  }
+  const Handle file_type = row_type(layout, true);
+  const Handle memory_type = row_type(layout, false);
+  const hsize_t dims[1] = {rows.size()};
+  const Handle space = make(H5Screate_simple(1, dims, nullptr), "creating the " + name + " space");
+  const Handle dataset = make(H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dataset_properties, H5P_DEFAULT),
+                              "creating dataset " + name);
+  if (!rows.empty()) {
+    check_status(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()), "writing dataset " + name);
+  }
+}
+
 void write_table(hid_t file, const ResultsTable& table) {
   const RunInfo& info = table.info;
   const BuildInfo& build = table.build;
@@ -177,44 +221,10 @@ void write_table(hid_t file, const ResultsTable& table) {
   const std::size_t rows = table.rows.size();
 
   // /results: one compound row per point.
-  std::vector<std::size_t> text_bytes(table.columns.size(), 0);
-  for (const PointResult& row : table.rows) {
-    for (std::size_t c = 0; c < table.columns.size(); ++c) {
-      if (const auto* text = std::get_if<std::string>(&row.cells[c])) {
-        text_bytes[c] = std::max(text_bytes[c], text->size());
-      }
-    }
-  }
-  const RowLayout layout = layout_of(table.columns, text_bytes);
-  std::vector<unsigned char> buffer(layout.row_bytes * rows, 0);
-  for (std::size_t r = 0; r < rows; ++r) {
-    unsigned char* out = buffer.data() + r * layout.row_bytes;
-    const std::uint64_t index = table.rows[r].index;
-    std::memcpy(out, &index, 8);
-    for (std::size_t c = 0; c < layout.fields.size(); ++c) {
-      const Field& field = layout.fields[c];
-      std::visit([&](const auto& value) {
-        using T = std::decay_t<decltype(value)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          std::memcpy(out + field.offset, value.data(), value.size());
-        } else {
-          std::memcpy(out + field.offset, &value, 8);
-        }
-      }, table.rows[r].cells[c]);
-    }
-  }
-  {
-    const Handle file_type = row_type(layout, true);
-    const Handle memory_type = row_type(layout, false);
-    const hsize_t dims[1] = {rows};
-    const Handle space = make(H5Screate_simple(1, dims, nullptr), "creating the results space");
-    const Handle results = make(H5Dcreate2(file, "results", file_type, space, H5P_DEFAULT, datasets, H5P_DEFAULT),
-                                "creating dataset results");
-    if (rows > 0) {
-      check_status(H5Dwrite(results, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
-                   "writing dataset results");
-    }
-  }
+  std::vector<IndexedCells> results;
+  results.reserve(rows);
+  for (const PointResult& row : table.rows) results.push_back({row.index, &row.cells});
+  write_compound(file, "results", table.columns, results, datasets);
 
   // /arrays/<name>: [points, length], row r belonging to /results row r.
   const Handle arrays = make(H5Gcreate2(file, "arrays", H5P_DEFAULT, groups, H5P_DEFAULT), "creating group arrays");
@@ -229,6 +239,14 @@ void write_table(hid_t file, const ResultsTable& table) {
       }
       write_doubles(arrays, name, {rows, length}, values.data(), datasets);
     }
+  }
+
+  // /curves: the points' curve rows, point by point (only when the run records curves).
+  if (!table.curve_columns.empty()) {
+    std::vector<IndexedCells> curves;
+    for (const PointResult& row : table.rows)
+      for (const auto& cells : row.curve) curves.push_back({row.index, &cells});
+    write_compound(file, "curves", table.curve_columns, curves, datasets);
   }
 
   write_dumps(file, table, groups, datasets);
@@ -274,21 +292,30 @@ std::vector<double> read_doubles(hid_t dataset, std::size_t count, const std::st
   return values;
 }
 
-void read_rows(hid_t file, ResultsTable& table) {
-  const Handle results = open_dataset(file, "results", "/results");
-  const Handle stored = make(H5Dget_type(results), "reading the type of /results");
-  if (H5Tget_class(stored) != H5T_COMPOUND) throw std::runtime_error("/results is not a table (compound dataset)");
+// A compound table written by write_compound: its columns (after `index`) and its rows.
+struct CompoundTable {
+  std::vector<Column> columns;
+  std::vector<std::uint64_t> indices;
+  std::vector<std::vector<Cell>> rows;
+};
+
+CompoundTable read_compound(hid_t file, const std::string& name) {
+  const std::string where = "/" + name;
+  CompoundTable table;
+  const Handle dataset = open_dataset(file, name, where);
+  const Handle stored = make(H5Dget_type(dataset), "reading the type of " + where);
+  if (H5Tget_class(stored) != H5T_COMPOUND) throw std::runtime_error(where + " is not a table (compound dataset)");
   const int members = H5Tget_nmembers(stored);
-  if (members < 1) hdf5::fail("reading the columns of /results");
+  if (members < 1) hdf5::fail("reading the columns of " + where);
   const auto member_name = [&](int m) {
     char* raw = H5Tget_member_name(stored, unsigned(m));
-    if (raw == nullptr) hdf5::fail("reading a column name of /results");
-    std::string name = raw;
+    if (raw == nullptr) hdf5::fail("reading a column name of " + where);
+    std::string member = raw;
     H5free_memory(raw);
-    return name;
+    return member;
   };
   if (member_name(0) != kIndexColumn || H5Tget_member_class(stored, 0) != H5T_INTEGER) {
-    throw std::runtime_error("/results does not start with the integer column 'index'");
+    throw std::runtime_error(where + " does not start with the integer column 'index'");
   }
   std::vector<std::size_t> text_bytes;
   for (int m = 1; m < members; ++m) {
@@ -306,50 +333,83 @@ void read_rows(hid_t file, ResultsTable& table) {
       }
       case H5T_INTEGER: column.kind = Column::Kind::integer; break;
       case H5T_FLOAT: column.kind = Column::Kind::real; break;
-      default: throw std::runtime_error("column '" + column.name + "' of /results is not text, integer or real");
+      default: throw std::runtime_error("column '" + column.name + "' of " + where + " is not text, integer or real");
     }
     table.columns.push_back(std::move(column));
     text_bytes.push_back(bytes);
   }
-  const auto dims = dims_of(results, "/results");
-  if (dims.size() != 1) throw std::runtime_error("/results is not one-dimensional");
+  const auto dims = dims_of(dataset, where);
+  if (dims.size() != 1) throw std::runtime_error(where + " is not one-dimensional");
   const std::size_t rows = dims[0];
   const RowLayout layout = layout_of(table.columns, text_bytes);
   std::vector<unsigned char> buffer(layout.row_bytes * rows, 0);
   if (rows > 0) {
     const Handle memory_type = row_type(layout, false);
-    check_status(H5Dread(results, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()), "reading /results");
+    check_status(H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()), "reading " + where);
   }
+  table.indices.resize(rows);
   table.rows.resize(rows);
   for (std::size_t r = 0; r < rows; ++r) {
     const unsigned char* in = buffer.data() + r * layout.row_bytes;
-    PointResult& row = table.rows[r];
-    std::memcpy(&row.index, in, 8);
-    if (r > 0 && row.index <= table.rows[r - 1].index) {
-      throw std::runtime_error("/results is not sorted by index (row " + std::to_string(r) + ")");
-    }
+    std::memcpy(&table.indices[r], in, 8);
+    std::vector<Cell>& cells = table.rows[r];
     for (const Field& field : layout.fields) {
       const unsigned char* cell = in + field.offset;
       switch (field.kind) {
         case Column::Kind::text: {
           const auto* text = reinterpret_cast<const char*>(cell);
-          row.cells.emplace_back(std::string(text, strnlen(text, field.bytes)));
+          cells.emplace_back(std::string(text, strnlen(text, field.bytes)));
           break;
         }
         case Column::Kind::integer: {
           std::int64_t value = 0;
           std::memcpy(&value, cell, 8);
-          row.cells.emplace_back(value);
+          cells.emplace_back(value);
           break;
         }
         case Column::Kind::real: {
           double value = 0;
           std::memcpy(&value, cell, 8);
-          row.cells.emplace_back(value);
+          cells.emplace_back(value);
           break;
         }
       }
     }
+  }
+  return table;
+}
+
+void read_rows(hid_t file, ResultsTable& table) {
+  CompoundTable results = read_compound(file, "results");
+  table.columns = std::move(results.columns);
+  table.rows.resize(results.rows.size());
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    PointResult& row = table.rows[r];
+    row.index = results.indices[r];
+    if (r > 0 && row.index <= table.rows[r - 1].index) {
+      throw std::runtime_error("/results is not sorted by index (row " + std::to_string(r) + ")");
+    }
+    row.cells = std::move(results.rows[r]);
+  }
+}
+
+// /curves, when the run records curves: each row goes to its point's `curve`, in file order.
+void read_curves(hid_t file, ResultsTable& table) {
+  const htri_t exists = H5Lexists(file, "curves", H5P_DEFAULT);
+  if (exists < 0) hdf5::fail("looking for /curves");
+  if (exists == 0) return;
+  CompoundTable curves = read_compound(file, "curves");
+  if (curves.columns.empty()) throw std::runtime_error("/curves has no column besides 'index'");
+  table.curve_columns = std::move(curves.columns);
+  auto row = table.rows.begin();
+  for (std::size_t r = 0; r < curves.rows.size(); ++r) {
+    const std::uint64_t index = curves.indices[r];
+    while (row != table.rows.end() && row->index < index) ++row;
+    if (row == table.rows.end() || row->index != index) {
+      throw std::runtime_error("/curves row " + std::to_string(r) + " names point " + std::to_string(index) +
+                               ", which is not in /results (or the rows are not sorted by index)");
+    }
+    row->curve.push_back(std::move(curves.rows[r]));
   }
 }
 
@@ -509,15 +569,15 @@ std::string describe(const std::vector<Column>& schema) {
   return text.empty() ? "(no columns)" : text;
 }
 
-void check_schema(const std::vector<Column>& schema) {
+void check_schema(const std::vector<Column>& schema, const std::string& what) {
   std::set<std::string> seen;
   for (const Column& column : schema) {
-    if (column.name.empty()) throw std::invalid_argument("results schema: a column has an empty name");
+    if (column.name.empty()) throw std::invalid_argument(what + ": a column has an empty name");
     if (column.name == kIndexColumn) {
-      throw std::invalid_argument("results schema: the column name 'index' is reserved for the grid index");
+      throw std::invalid_argument(what + ": the column name 'index' is reserved for the grid index");
     }
     if (!seen.insert(column.name).second) {
-      throw std::invalid_argument("results schema: column '" + column.name + "' appears twice");
+      throw std::invalid_argument(what + ": column '" + column.name + "' appears twice");
     }
   }
 }
@@ -587,6 +647,7 @@ ResultsTable read_results_file(const std::filesystem::path& path) {
     table.build.dependencies = parse_dependencies(hdf5::read_string_attribute(file, "dependencies"));
     read_rows(file, table);
     read_arrays(file, table);
+    read_curves(file, table);
     read_dumps(file, table);
     read_environment(file, table);
     return table;

@@ -12,8 +12,9 @@ namespace bitsim::experiments::detail {
 std::string kind_name(Column::Kind kind);  // "text", "integer", "real"
 std::string describe(const std::vector<Column>& schema);  // "name (kind), ..."
 
-// Throws std::invalid_argument for an empty, duplicate or reserved column name.
-void check_schema(const std::vector<Column>& schema);
+// Throws std::invalid_argument for an empty, duplicate or reserved column name; `what`
+// names the schema in the message ("results schema", "curve schema").
+void check_schema(const std::vector<Column>& schema, const std::string& what = "results schema");
 
 // The bytes of the results file holding `table` (rows sorted by index), built in memory.
 std::string results_file_image(const ResultsTable& table);

@@ -35,6 +35,7 @@ struct ResultsWriter::State {
   ResultsTable snapshot() const {
     ResultsTable copy;
     copy.columns = table.columns;
+    copy.curve_columns = table.curve_columns;
     copy.info = table.info;
     copy.build = table.build;
     copy.complete = table.complete;
@@ -81,6 +82,25 @@ void check_dumps(const std::string& point, std::vector<TensorDump>& dumps) {
   }
 }
 
+// One row's cells against its columns: count, kinds, no NUL in text.
+void check_cells(const std::string& row, const std::vector<Column>& columns, const std::vector<Cell>& cells,
+                 const std::string& schema_name) {
+  if (cells.size() != columns.size()) {
+    throw std::invalid_argument(row + " has " + std::to_string(cells.size()) + " cells; " + schema_name + " has " +
+                                std::to_string(columns.size()) + ": " + detail::describe(columns));
+  }
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (cells[c].index() != std::size_t(columns[c].kind)) {
+      static const char* const kCellKinds[] = {"text", "integer", "real"};
+      throw std::invalid_argument(row + ", column '" + columns[c].name + "': expected " + kind_name(columns[c].kind) +
+                                  ", got " + kCellKinds[cells[c].index()]);
+    }
+    if (const auto* text = std::get_if<std::string>(&cells[c]); text && text->find('\0') != std::string::npos) {
+      throw std::invalid_argument(row + ", column '" + columns[c].name + "': text contains a NUL character");
+    }
+  }
+}
+
 }  // namespace
 
 ResultsWriter::ResultsWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -88,8 +108,10 @@ ResultsWriter::ResultsWriter(ResultsWriter&&) noexcept = default;
 ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
 ResultsWriter::~ResultsWriter() = default;
 
-ResultsWriter ResultsWriter::create(const std::filesystem::path& path, std::vector<Column> schema, RunInfo info) {
+ResultsWriter ResultsWriter::create(const std::filesystem::path& path, std::vector<Column> schema, RunInfo info,
+                                    std::vector<Column> curve_schema) {
   detail::check_schema(schema);
+  detail::check_schema(curve_schema, "curve schema");
   std::error_code error;
   if (std::filesystem::exists(path, error)) {
     throw std::runtime_error(path.string() + " already exists; refusing to overwrite it (choose another -o, "
@@ -103,6 +125,7 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, std::vect
   auto state = std::make_unique<State>();
   state->path = path;
   state->table.columns = std::move(schema);
+  state->table.curve_columns = std::move(curve_schema);
   state->table.info = std::move(info);
   state->table.build = build_info();
   // Claim the name now with an empty, valid file: a run killed before its first
@@ -111,8 +134,10 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, std::vect
   return ResultsWriter(std::move(state));
 }
 
-ResultsWriter ResultsWriter::resume(const std::filesystem::path& path, std::vector<Column> schema, RunInfo info) {
+ResultsWriter ResultsWriter::resume(const std::filesystem::path& path, std::vector<Column> schema, RunInfo info,
+                                    std::vector<Column> curve_schema) {
   detail::check_schema(schema);
+  detail::check_schema(curve_schema, "curve schema");
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
     throw std::runtime_error("cannot resume " + path.string() + ": no such file (start the run without --resume)");
@@ -133,6 +158,10 @@ ResultsWriter ResultsWriter::resume(const std::filesystem::path& path, std::vect
   if (!same_schema(stored.columns, schema)) {
     refuse("its columns differ: stored " + detail::describe(stored.columns) + "; this run " + detail::describe(schema));
   }
+  if (!same_schema(stored.curve_columns, curve_schema)) {
+    refuse("its curve columns differ: stored " + detail::describe(stored.curve_columns) + "; this run " +
+           detail::describe(curve_schema));
+  }
   if (stored.info.grid_size != info.grid_size) {
     refuse("its grid has " + std::to_string(stored.info.grid_size) + " points, this run's " +
            std::to_string(info.grid_size));
@@ -148,7 +177,11 @@ ResultsWriter ResultsWriter::resume(const std::filesystem::path& path, std::vect
   auto state = std::make_unique<State>();
   state->path = path;
   state->table.columns = std::move(schema);
+  state->table.curve_columns = std::move(curve_schema);
   if (!stored.info.started_utc.empty()) info.started_utc = stored.info.started_utc;  // the run began then
+  // Resumed on another device: record every device that ran its points ("cpu,cuda").
+  if (const std::string before = stored.info.device; !before.empty())
+    info.device = ("," + before + ",").find("," + info.device + ",") == std::string::npos ? before + "," + info.device : before;
   state->table.info = std::move(info);
   state->table.build = stored.build;
   for (PointResult& row : stored.rows) state->store(std::move(row));
@@ -166,20 +199,13 @@ void ResultsWriter::add(PointResult result) {
                                 " points");
   }
   if (s.finished.count(result.index) != 0) throw std::invalid_argument(point + " is already stored");
-  const auto& columns = s.table.columns;
-  if (result.cells.size() != columns.size()) {
-    throw std::invalid_argument(point + " has " + std::to_string(result.cells.size()) + " cells; the schema has " +
-                                std::to_string(columns.size()) + ": " + detail::describe(columns));
+  check_cells(point, s.table.columns, result.cells, "the schema");
+  if (s.table.curve_columns.empty() && !result.curve.empty()) {
+    throw std::invalid_argument(point + " gives " + std::to_string(result.curve.size()) +
+                                " curve rows, but this results file records no curves (no curve schema)");
   }
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    if (result.cells[c].index() != std::size_t(columns[c].kind)) {
-      static const char* const kCellKinds[] = {"text", "integer", "real"};
-      throw std::invalid_argument(point + ", column '" + columns[c].name + "': expected " +
-                                  kind_name(columns[c].kind) + ", got " + kCellKinds[result.cells[c].index()]);
-    }
-    if (const auto* text = std::get_if<std::string>(&result.cells[c]); text && text->find('\0') != std::string::npos) {
-      throw std::invalid_argument(point + ", column '" + columns[c].name + "': text contains a NUL character");
-    }
+  for (std::size_t r = 0; r < result.curve.size(); ++r) {
+    check_cells(point + ", curve row " + std::to_string(r), s.table.curve_columns, result.curve[r], "the curve schema");
   }
   std::sort(result.arrays.begin(), result.arrays.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

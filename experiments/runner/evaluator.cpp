@@ -61,7 +61,7 @@ class SyntheticEvaluator final : public Evaluator {
                              {"gemm_cosine", g.cosine}, {"accum_sqnr_db", accumulation_only.sqnr_db},
                              {"accum_max_abs", accumulation_only.max_abs}});
     }
-    return {select(config_, all), {}};
+    return {select(config_, all), {}, {}};
   }
 
  private:
@@ -345,6 +345,14 @@ std::vector<Column> results_schema(const ExperimentConfig& config) {
   return columns;
 }
 
+std::vector<Column> curve_schema(const ExperimentConfig& config) {
+  std::vector<Column> columns;
+  if (config.source != SourceKind::workload || config.workload.workload == nullptr) return columns;
+  for (const auto& c : config.workload.workload->curve)
+    columns.push_back({c.name, c.integer ? Column::Kind::integer : Column::Kind::real});
+  return columns;
+}
+
 PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& evaluator, const GridPoint& point) {
   PointResult r;
   r.index = point.index;
@@ -357,6 +365,7 @@ PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& eval
   auto metrics = evaluator.evaluate(point);
   r.cells.insert(r.cells.end(), std::make_move_iterator(metrics.cells.begin()), std::make_move_iterator(metrics.cells.end()));
   r.arrays = std::move(metrics.arrays);
+  r.curve = std::move(metrics.curve);
   return r;
 }
 

@@ -8,6 +8,7 @@
 // those axes exist, then the config's metrics (real; counts integer). Model sources with
 // data.per_layer also give each point the array `sqnr_per_layer` (one SQNR per block);
 // decoders with data.generate = N the arrays `top1_prob_per_step` and `generated_tokens` (N each).
+// Workloads with curve columns give each point curve rows (the /curves table).
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,10 +22,12 @@
 
 namespace bitsim::experiments {
 
-// What one point measured: the metric cells (config.metrics order) and per-point arrays.
+// What one point measured: the metric cells (config.metrics order), per-point arrays, and
+// its curve (rows of curve_schema(config); any number per point, empty without curves).
 struct PointMetrics {
   std::vector<Cell> cells;
   std::vector<std::pair<std::string, std::vector<double>>> arrays;
+  std::vector<std::vector<Cell>> curve;
 };
 
 class Evaluator {
@@ -42,6 +45,8 @@ class Evaluator {
 std::unique_ptr<Evaluator> make_evaluator(const ExperimentConfig& config);
 
 std::vector<Column> results_schema(const ExperimentConfig& config);
+// The columns of the points' curves (the workload's `curve`); empty when the source gives none.
+std::vector<Column> curve_schema(const ExperimentConfig& config);
 
 // Whether a metric is recorded as an integer column (counts such as `nonfinite`).
 bool metric_is_integer(const ExperimentConfig& config, const std::string& metric);
@@ -49,7 +54,7 @@ bool metric_is_integer(const ExperimentConfig& config, const std::string& metric
 // integer metrics become integer cells. Throws std::logic_error for a metric not computed.
 std::vector<Cell> select_metrics(const ExperimentConfig& config, const std::vector<std::pair<std::string, double>>& all);
 
-// A full row: axis cells, bits cells, then `evaluator.evaluate(point)`'s cells and arrays.
+// A full row: axis cells, bits cells, then `evaluator.evaluate(point)`'s cells, arrays and curve.
 PointResult evaluate_point(const ExperimentConfig& config, const Evaluator& evaluator, const GridPoint& point);
 
 // A point's spec for a role axis ("none" / "default" when the sweep lacks the axis), with

@@ -96,6 +96,31 @@ TensorDump get_dump(Cursor& in, std::size_t size) {
   return d;
 }
 
+void put_cells(std::vector<std::uint8_t>& out, const std::vector<Cell>& cells) {
+  put(out, std::uint64_t(cells.size()));
+  for (const auto& cell : cells) {
+    put(out, std::uint8_t(cell.index()));
+    if (const auto* s = std::get_if<std::string>(&cell)) put_string(out, *s);
+    else if (const auto* i = std::get_if<std::int64_t>(&cell)) put(out, *i);
+    else put(out, std::get<double>(cell));
+  }
+}
+
+std::vector<Cell> get_cells(Cursor& in, std::size_t size) {
+  const auto count = in.get<std::uint64_t>();
+  if (count > size) throw std::runtime_error("bad cell count in point data from an MPI rank");
+  std::vector<Cell> cells;
+  for (std::uint64_t c = 0; c < count; ++c) {
+    switch (in.get<std::uint8_t>()) {
+      case 0: cells.emplace_back(in.get_string()); break;
+      case 1: cells.emplace_back(in.get<std::int64_t>()); break;
+      case 2: cells.emplace_back(in.get<double>()); break;
+      default: throw std::runtime_error("bad cell kind in point data from an MPI rank");
+    }
+  }
+  return cells;
+}
+
 }  // namespace
 
 void encode_points(const std::vector<PointResult>& points, std::vector<std::uint8_t>& out) {
@@ -103,13 +128,7 @@ void encode_points(const std::vector<PointResult>& points, std::vector<std::uint
   for (const auto& p : points) {
     put(out, p.index);
     put(out, p.seconds);
-    put(out, std::uint64_t(p.cells.size()));
-    for (const auto& cell : p.cells) {
-      put(out, std::uint8_t(cell.index()));
-      if (const auto* s = std::get_if<std::string>(&cell)) put_string(out, *s);
-      else if (const auto* i = std::get_if<std::int64_t>(&cell)) put(out, *i);
-      else put(out, std::get<double>(cell));
-    }
+    put_cells(out, p.cells);
     put(out, std::uint64_t(p.arrays.size()));
     for (const auto& [name, values] : p.arrays) {
       put_string(out, name);
@@ -118,6 +137,8 @@ void encode_points(const std::vector<PointResult>& points, std::vector<std::uint
     }
     put(out, std::uint64_t(p.dumps.size()));
     for (const auto& d : p.dumps) put_dump(out, d);
+    put(out, std::uint64_t(p.curve.size()));
+    for (const auto& row : p.curve) put_cells(out, row);
   }
 }
 
@@ -131,15 +152,7 @@ std::vector<PointResult> decode_points(const std::uint8_t* data, std::size_t siz
     PointResult p;
     p.index = in.get<std::uint64_t>();
     p.seconds = in.get<double>();
-    const auto cells = in.get<std::uint64_t>();
-    for (std::uint64_t c = 0; c < cells; ++c) {
-      switch (in.get<std::uint8_t>()) {
-        case 0: p.cells.emplace_back(in.get_string()); break;
-        case 1: p.cells.emplace_back(in.get<std::int64_t>()); break;
-        case 2: p.cells.emplace_back(in.get<double>()); break;
-        default: throw std::runtime_error("bad cell kind in point data from an MPI rank");
-      }
-    }
+    p.cells = get_cells(in, size);
     const auto arrays = in.get<std::uint64_t>();
     for (std::uint64_t a = 0; a < arrays; ++a) {
       auto name = in.get_string();
@@ -152,6 +165,9 @@ std::vector<PointResult> decode_points(const std::uint8_t* data, std::size_t siz
     const auto dumps = in.get<std::uint64_t>();
     if (dumps > size) throw std::runtime_error("bad dump count in point data from an MPI rank");
     for (std::uint64_t k = 0; k < dumps; ++k) p.dumps.push_back(get_dump(in, size));
+    const auto curve_rows = in.get<std::uint64_t>();
+    if (curve_rows > size) throw std::runtime_error("bad curve length in point data from an MPI rank");
+    for (std::uint64_t r = 0; r < curve_rows; ++r) p.curve.push_back(get_cells(in, size));
     points.push_back(std::move(p));
   }
   if (!in.done()) throw std::runtime_error("trailing bytes in point data from an MPI rank");

@@ -24,6 +24,7 @@
 #include <mpi.h>
 #endif
 
+#include "experiments/config/device_choice.hpp"
 #include "experiments/results/results_file.hpp"
 #include "experiments/runner/evaluator.hpp"
 #include "experiments/runner/point_codec.hpp"
@@ -70,7 +71,7 @@ RunInfo run_info(const ExperimentConfig& config, const RunOptions& options, cons
   info.host = host_name();
   info.threads = threads;
   info.started_utc = utc_now();
-  info.device = config.device;
+  info.device = std::string(sim::to_string(run_device(config, options.device)));
   return info;
 }
 
@@ -116,12 +117,12 @@ ResultsWriter open_writer(const std::filesystem::path& out, const ExperimentConf
     if (!std::filesystem::exists(out))
       throw std::invalid_argument("--resume: " + out.string() + " does not exist (drop --resume to start the run)");
     try {
-      return ResultsWriter::resume(out, results_schema(config), std::move(info));
+      return ResultsWriter::resume(out, results_schema(config), std::move(info), curve_schema(config));
     } catch (const std::runtime_error& e) {
       throw std::invalid_argument(e.what());  // a foreign, corrupt or other-config file: bad input (exit 2)
     }
   }
-  return ResultsWriter::create(out, results_schema(config), std::move(info));
+  return ResultsWriter::create(out, results_schema(config), std::move(info), curve_schema(config));
 }
 
 void check_output_free(const std::filesystem::path& out, const RunOptions& options) {
@@ -309,6 +310,7 @@ int mpi_world_size_from_environment() {
 
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options) {
   g_stop.store(false);
+  const sim::DeviceScope device(check_run_device(config, options.device));  // before any work
   if (mpi_world_size_from_environment() > 1) {
 #ifdef BITSIM_HAVE_MPI
     return run_mpi(config, options);

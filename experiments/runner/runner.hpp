@@ -27,6 +27,7 @@ struct RunOptions {
   bool resume = false;
   bool progress = true;          // progress on stderr (a bar on a terminal, lines otherwise)
   std::string config_path;       // as typed, for the results file
+  std::string device;            // "cpu" | "cuda" (--device); empty: config.device
 };
 
 struct RunSummary {
@@ -40,6 +41,8 @@ struct RunSummary {
   double seconds = 0;
 };
 
+// Runs on run_device(config, options.device) (config/device_choice.hpp), checked before
+// any work: a device that cannot run here throws ConfigError and writes nothing.
 RunSummary run_experiment(const ExperimentConfig& config, const RunOptions& options);
 
 // Asks a running run_experiment to take no new points, store the finished ones and return

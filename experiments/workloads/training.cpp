@@ -3,9 +3,12 @@
 // after training (post-training quantization) and evaluated again. This is the N x D x
 // recipe study of issue #10 run by `bitsim run` (experiments/README.md, "training").
 //
-// Points that differ only in `ptq` share one training run: the evaluator trains each
-// distinct (recipe, d_model, layers, tokens, seed) once, keeps the model, and quantizes
-// copies of it. Training is deterministic for a given point, whatever the thread count
+// Each point also gets its loss curve (the /curves table of the results file): one row per
+// validation, i.e. every `eval_every` steps and after the last step.
+//
+// Points that differ only in `ptq` share one training run (and its curve): the evaluator
+// trains each distinct (recipe, d_model, layers, tokens, seed) once, keeps the model, and
+// quantizes copies of it. Training is deterministic for a given point, whatever the thread count
 // and whichever point runs first, so the results do not depend on either.
 #include <cmath>
 #include <filesystem>
@@ -61,6 +64,7 @@ Setup setup(const ExperimentConfig& c, const GridPoint& p) {
   t.model.heads = w.integer("heads");
   t.seq = w.integer("seq");
   t.model.context = t.seq;
+  t.model.vocab = tr::requested_vocab(w.text("tokenizer"));
   t.batch = w.integer("batch");
   t.recipe = tr::Recipe::parse(setting(c, p, "recipe"));
   const auto accum = w.text("accum");
@@ -72,6 +76,9 @@ Setup setup(const ExperimentConfig& c, const GridPoint& p) {
   t.optimizer.weight_decay = w.real("weight_decay");
   t.optimizer.warmup = std::max<std::int64_t>(1, std::llround(w.real("warmup") * double(t.steps)));
   t.eval_windows = w.integer("eval_windows");
+  t.eval_every = w.integer("eval_every");  // evaluation only: never changes the trajectory
+  t.scaling.scale = w.real("loss_scale");
+  t.scaling.dynamic = w.boolean("dynamic_loss_scale");
   t.seed = p.seed;
   s.ptq = setting(c, p, "ptq");
   s.key = tr::describe(t);
@@ -83,7 +90,8 @@ Setup setup(const ExperimentConfig& c, const GridPoint& p) {
 // from the experiment file's folder).
 tr::Corpus load_corpus(const ExperimentConfig& c) {
   const auto data = c.workload.params.text("data");
-  if (data == "builtin") return tr::builtin_corpus();
+  const auto tokenizer = c.workload.params.text("tokenizer");  // bytes | bpe:V (trained on the training split)
+  if (data == "builtin") return tr::builtin_corpus(tokenizer);
   std::filesystem::path folder;
   if (data == "austen") {
     const auto pretrained = find_pretrained(c.file);
@@ -96,7 +104,7 @@ tr::Corpus load_corpus(const ExperimentConfig& c) {
     folder = data;
     if (folder.is_relative()) folder = c.file.parent_path() / folder;
   }
-  return tr::load_text_corpus(folder.string());
+  return tr::load_text_corpus(folder.string(), tokenizer);
 }
 
 // A deep copy (Tensor copies share storage) with every block-linear weight fake-quantized.
@@ -142,7 +150,41 @@ FloatLayout float_layout(const sim::QuantSpec& spec) {
 struct Trained {
   tr::Gpt model;
   double val_loss = 0, train_loss = 0;
+  std::vector<std::vector<Cell>> curve;  // the kCurve columns, one row per validation
 };
+
+// The columns of a point's curve, in the order curve_rows fills them.
+const std::vector<WorkloadMetric> kCurve = {
+    {"step", true, "optimizer steps done"},
+    {"tokens_seen", true, "training tokens seen (step * batch * seq; `tokens` is the budget axis)"},
+    {"train_loss", false, "training loss of this step (before its update)"},
+    {"train_loss_mean", false, "mean training loss of the steps since the previous row, this one included"},
+    {"val_loss", false, "validation loss after this step (nats per byte)"},
+    {"grad_norm", false, "gradient norm of this step (before clipping)"},
+    {"lr", false, "learning rate of this step"},
+    {"loss_scale", false, "loss scale of this step (1 without loss scaling)"},
+    {"skipped_steps", true, "steps skipped (non-finite gradients) since the previous row"},
+};
+
+// One row per validation of the log: the steps the trainer evaluates (every eval_every
+// steps and the last; its rule, restated so that a NaN loss still gets its row).
+std::vector<std::vector<Cell>> curve_rows(const std::vector<tr::LogRow>& log, const tr::TrainConfig& config) {
+  std::vector<std::vector<Cell>> rows;
+  double loss_sum = 0;
+  std::int64_t since = 0, skipped = 0;
+  for (const tr::LogRow& row : log) {
+    loss_sum += row.train_loss;
+    ++since;
+    skipped += row.skipped ? 1 : 0;
+    const std::int64_t done = row.step + 1;
+    if (done != config.steps && (config.eval_every <= 0 || done % config.eval_every != 0)) continue;
+    rows.push_back({done, row.tokens, row.train_loss, loss_sum / double(since), row.val_loss, row.grad_norm, row.lr,
+                    row.loss_scale, skipped});
+    loss_sum = 0;
+    since = skipped = 0;
+  }
+  return rows;
+}
 
 class TrainingEvaluator final : public Evaluator {
  public:
@@ -172,7 +214,7 @@ class TrainingEvaluator final : public Evaluator {
     const std::vector<std::pair<std::string, double>> all = {
         {"val_loss", t.val_loss},
         {"train_loss", t.train_loss},
-        {"bits_per_byte", t.val_loss / std::log(2.0)},
+        {"bits_per_byte", corpus_.bits_per_byte(t.val_loss)},
         {"params_n", double(s.train.model.non_embedding_parameters())},
         {"tokens_d", tokens},
         {"steps", double(s.train.steps)},
@@ -184,7 +226,7 @@ class TrainingEvaluator final : public Evaluator {
         {"ptq_val_loss", ptq_loss},
         {"delta_ptq", ptq_loss - t.val_loss},
     };
-    return {select_metrics(config_, all), {}};
+    return {select_metrics(config_, all), {}, t.curve};
   }
 
  private:
@@ -224,9 +266,10 @@ class TrainingEvaluator final : public Evaluator {
       // and whichever of them trains first must write the same file.
       ck.path = (std::filesystem::path(checkpoints_) / ("train-" + config_hash(s.key) + ".safetensors")).string();
       ck.metadata = {{"data", corpus_.source}};
+      ck.metadata.merge(corpus_.checkpoint_metadata());  // the tokenizer travels with the model
     }
     auto result = tr::train(s.train, corpus_, {}, ck);
-    auto t = std::make_shared<Trained>(Trained{std::move(result.model), 0, 0});
+    auto t = std::make_shared<Trained>(Trained{std::move(result.model), 0, 0, curve_rows(result.log, s.train)});
     t->val_loss = result.log.back().val_loss;
     t->train_loss = result.log.back().train_loss;
     return t;
@@ -246,7 +289,7 @@ double estimate(const ExperimentConfig& c, const GridPoint& p) {
   const Setup s = setup(c, p);
   const auto& m = s.train.model;
   const double d = double(m.d_model);
-  const double flop_per_token = 6.0 * (double(m.non_embedding_parameters()) + 256.0 * d) +
+  const double flop_per_token = 6.0 * (double(m.non_embedding_parameters()) + double(m.vocab) * d) +
                                 12.0 * double(m.layers) * double(s.train.seq) * d;
   const double tokens = double(s.train.steps * s.train.batch * s.train.seq);
   const double per_token_overhead = 2.0e-5;  // seconds: embeddings, norms, optimizer, data
@@ -256,16 +299,20 @@ double estimate(const ExperimentConfig& c, const GridPoint& p) {
   // Points after the first `ptq` value reuse the training: only the evaluation remains.
   const Axis* ptq = c.axis("ptq");
   if (ptq && !ptq->values.empty() && p.value("ptq", "") != ptq->values.front()) return eval;
-  return factor * tokens * (flop_per_token / flops_per_second + per_token_overhead) + eval;
+  const std::int64_t every = s.train.eval_every, steps = s.train.steps;  // validations = curve rows
+  const double evals = every > 0 ? double(steps / every + (steps % every != 0 ? 1 : 0)) : 1.0;
+  return factor * tokens * (flop_per_token / flops_per_second + per_token_overhead) + evals * eval;
 }
 
 void check_params(const WorkloadParams& w) {
   (void)tr::Recipe::parse(w.text("recipe"));
   (void)sim::parse_quant_spec(w.text("ptq"));
+  (void)tr::requested_vocab(w.text("tokenizer"));
   const auto accum = w.text("accum");
   if (accum != "default") sim::AccumSpec::parse(accum).validate();
   if (w.real("warmup") > 1) throw std::invalid_argument("warmup is a fraction of the steps, in [0, 1]");
   if (w.real("min_lr_ratio") > 1) throw std::invalid_argument("min_lr_ratio must be in [0, 1]");
+  if (!(w.real("loss_scale") > 0)) throw std::invalid_argument("loss_scale must be positive");
 }
 
 std::function<void(const std::string&)> check_recipe() {
@@ -293,7 +340,13 @@ Workload training_workload() {
       {"weight_decay", K::real, "0.1", "AdamW decoupled weight decay", 0},
       {"warmup", K::real, "0.1", "linear warm-up, as a fraction of the steps (at least 1 step)", 0},
       {"eval_windows", K::integer, "64", "validation windows of seq tokens (fixed, evenly spaced)", 1},
+      {"eval_every", K::integer, "0",
+       "also validate every N steps, one /curves row each (0: only after the last step, one row per point)", 0},
+      {"loss_scale", K::real, "1", "(initial) loss scale: the loss is multiplied by it before the backward pass", 0},
+      {"dynamic_loss_scale", K::boolean, "false",
+       "halve the loss scale and skip the step on non-finite gradients, double it after 200 clean steps"},
       {"data", K::text, "austen", "austen (models/pretrained/texts/janeausten), builtin, or a folder of .txt files"},
+      {"tokenizer", K::text, "bytes", "bytes, or bpe:V: a byte-level BPE of V tokens trained on the training split (models/train/README.md)"},
       {"accum", K::text, "order=blas",
        "AccumSpec of every GEMM; order=blas is fast (OpenBLAS sgemm), default is the bit-defined sequential fp32 sum"},
       {"checkpoints", K::text, "none", "folder for each trained model (train-HASH.safetensors, HASH of its train.config); none: not saved"},
@@ -308,7 +361,7 @@ Workload training_workload() {
   w.metrics = {
       {"val_loss", false, "validation loss after training (nats per byte)"},
       {"train_loss", false, "training loss of the last step"},
-      {"bits_per_byte", false, "val_loss / ln 2"},
+      {"bits_per_byte", false, "val_loss * validation tokens / bytes / ln 2 (val_loss / ln 2 for bytes)"},
       {"params_n", true, "non-embedding parameters N"},
       {"tokens_d", true, "training tokens D = steps * batch * seq"},
       {"steps", true, "optimizer steps"},
@@ -320,6 +373,7 @@ Workload training_workload() {
       {"ptq_val_loss", false, "validation loss with the block-linear weights quantized by ptq"},
       {"delta_ptq", false, "ptq_val_loss - val_loss"},
   };
+  w.curve = kCurve;
   w.check_params = check_params;
   w.make = [](const ExperimentConfig& c) -> std::unique_ptr<Evaluator> { return std::make_unique<TrainingEvaluator>(c); };
   w.estimate_seconds = estimate;

@@ -15,6 +15,11 @@
 // if any, computed once) and records its metrics, in the order the file lists them, after
 // one column per axis (and `weights_bits` / `activations_bits` when the workload has axes of
 // those names; such axes must then hold QuantSpec strings).
+//
+// A workload that runs in steps (training) may also give each point a curve: rows of its
+// `curve` columns (one per evaluation step, say), as many per point as it likes. The
+// runner stores them in the results file's /curves table, keyed by the point's grid index
+// (experiments/README.md, "Curves").
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -76,6 +81,9 @@ struct Workload {
   std::vector<WorkloadParam> params;
   std::vector<WorkloadAxis> axes;      // `seed` is implicit: never list it here
   std::vector<WorkloadMetric> metrics; // all of them are the default `metrics:` list
+  // Optional: the columns of each point's curve (PointMetrics::curve rows, in this order;
+  // `integer` ones are int64 cells, the others double). Empty: the workload gives no curves.
+  std::vector<WorkloadMetric> curve;
   // Cross-parameter checks (e.g. a block size dividing a length); throws
   // std::invalid_argument. Optional.
   std::function<void(const WorkloadParams&)> check_params;

@@ -457,7 +457,9 @@ TEST_CASE("h5py reads the file without custom code") {
   const fs::path path = scratch / "run.h5";
   {
     // Point 2 carries raw dumps of one tensor: e4m3fn and int8 codes (one byte each).
-    auto writer = ResultsWriter::create(path, synthetic_schema(), synthetic_info());
+    // Point i has a curve of i % 3 rows (step, loss): /curves, joined to /results on index.
+    auto writer = ResultsWriter::create(path, synthetic_schema(), synthetic_info(),
+                                        {{"step", Column::Kind::integer}, {"loss", Column::Kind::real}});
     SyntheticSource source;
     source.shape = {6, 10};
     source.scale = 8;
@@ -468,6 +470,7 @@ TEST_CASE("h5py reads the file without custom code") {
         p.dumps.push_back(make_tensor_dump("x.e4m3fn", x, bitsim::sim::parse_quant_spec("e4m3fn"), 0, true, true));
         p.dumps.push_back(make_tensor_dump("x.int8", x, bitsim::sim::parse_quant_spec("int8"), 0, true, true));
       }
+      for (std::uint64_t k = 0; k < i % 3; ++k) p.curve.push_back({std::int64_t(k + 1), double(i) + 0.25 * double(k)});
       writer.add(std::move(p));
     }
     writer.finish("2026-01-01T00:01:00Z");
@@ -497,6 +500,10 @@ TEST_CASE("h5py reads the file without custom code") {
       "assert np.array_equal(i['codes'][()].view(np.int8).astype(np.float32).reshape(6, 10), i['values'][()])\n"
       "assert 'dumps/0' not in f\n"
       "print('dumps decoded')\n"
+      "c = f['curves'][()]\n"
+      "assert c.dtype.names == ('index', 'step', 'loss'), c.dtype\n"
+      "assert list(c['index']) == [i for i in range(12) for k in range(i % 3)]\n"
+      "assert list(c['loss'][:3]) == [1.0, 2.0, 2.25] and list(c['step'][:3]) == [1, 1, 2]\n"
       "try:\n"
       "    import pandas as pd\n"
       "except ImportError:\n"
@@ -506,6 +513,8 @@ TEST_CASE("h5py reads the file without custom code") {
       "assert list(df.columns) == list(t.dtype.names)\n"
       "assert df['format'].str.decode('utf-8').iloc[8] == 'int8\\u00b7\\u00b5'\n"
       "assert df[df['block'] == 16]['index'].tolist() == [i for i in range(12) if t['block'][i] == 16]\n"
+      "curves = pd.DataFrame(f['curves'][()]).merge(df[['index', 'format']], on='index')\n"
+      "assert len(curves) == 12 and curves['format'].iloc[0] == t['format'][1]\n"
       "print('pandas ok')\n";
   write_bytes(scratch / "check.py", script);
   const std::string command = python + " " + (scratch / "check.py").string() + " " + path.string() + " 2>&1";
