@@ -1,4 +1,4 @@
-// bitsim train [FILE.yaml] [options]: trains a tiny byte-level GPT-2 in the simulator under a named
+// bitsim train [FILE.yaml] [options]: trains a tiny GPT-2 (bytes or --tokenizer bpe:V) in the simulator under a named
 // low-precision recipe, printing the loss curve, and writes a GPT-2-layout safetensors
 // checkpoint that `bitsim model` loads (models/train/README.md).
 #include <algorithm>
@@ -39,7 +39,7 @@ extern "C" void request_stop(int) { g_stop = true; }
 
 struct TrainArgs {
   std::string recipe = "fp32", optimizer = "adamw", schedule = "cosine", master = "fp32", master_rounding = "rne";
-  std::string data, output, log, accum, file, h5;
+  std::string data, output, log, accum, file, h5, tokenizer = "bytes";
   std::int64_t steps = 200, warmup = 20, eval_every = 50, print_every = 10;
   std::int64_t d_model = 64, layers = 2, heads = 4, seq = 64, batch = 8, eval_windows = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.1, clip = 1.0, loss_scale = 1.0;
@@ -59,8 +59,9 @@ E choose(const std::string& what, const std::string& value, std::initializer_lis
   throw std::invalid_argument("unknown " + what + " '" + value + "'; valid: " + valid);
 }
 
-tr::TrainConfig make_config(const TrainArgs& a) {
+tr::TrainConfig make_config(const TrainArgs& a, const tr::Corpus& corpus) {
   tr::TrainConfig c;
+  c.model.vocab = corpus.vocab_size;
   c.model.d_model = a.d_model;
   c.model.layers = a.layers;
   c.model.heads = a.heads;
@@ -173,22 +174,45 @@ class CurveFile {
   std::string recipe_;
 };
 
+// A resumed run takes the BPE stored in its checkpoint rather than training it again, so
+// it continues with exactly the tokenizer it started with.
+std::string stored_tokenizer(const TrainArgs& a) {
+  if (!a.resume || a.output.empty() || !std::filesystem::exists(a.output)) return "";
+  const auto meta = tr::read_checkpoint_metadata(a.output);
+  const auto name = meta.find("tokenizer");
+  const std::string stored = name == meta.end() ? "bytes" : name->second;
+  if (stored != a.tokenizer)
+    throw std::invalid_argument("cannot resume from '" + a.output + "': it was trained with tokenizer " + stored +
+                                ", not " + a.tokenizer);
+  const auto json = meta.find("tokenizer.json");
+  return json == meta.end() ? "" : json->second;
+}
+
 void run(const TrainArgs& a) {
-  const tr::TrainConfig config = make_config(a);
   std::unique_ptr<tbb::global_control> limit;
   if (a.threads > 0)
     limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, a.threads);
   const std::string folder = a.data.empty() ? kDefaultText : a.data;
+  const std::string stored = stored_tokenizer(a);
+  const auto tokenize_start = std::chrono::steady_clock::now();
   const tr::Corpus corpus = folder == "builtin" || (a.data.empty() && !std::filesystem::is_directory(folder))
-                                ? tr::builtin_corpus()
-                                : tr::load_text_corpus(folder);
+                                ? tr::builtin_corpus(a.tokenizer, stored)
+                                : tr::load_text_corpus(folder, a.tokenizer, stored);
+  const double tokenize_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - tokenize_start).count();
+  const tr::TrainConfig config = make_config(a, corpus);
   std::printf("# bitsim train: recipe %s, master %s, %s %s lr %g, GPT d=%lld layers=%lld heads=%lld seq=%lld batch=%lld\n",
               config.recipe.name.c_str(), config.master.to_string().c_str(), a.optimizer.c_str(), a.schedule.c_str(),
               a.lr, static_cast<long long>(a.d_model), static_cast<long long>(a.layers), static_cast<long long>(a.heads),
               static_cast<long long>(a.seq), static_cast<long long>(a.batch));
   std::printf("# %lld non-embedding parameters; data %s (%zu train, %zu validation bytes); seed %llu\n",
               static_cast<long long>(config.model.non_embedding_parameters()), corpus.source.c_str(),
-              corpus.train.size(), corpus.validation.size(), static_cast<unsigned long long>(a.seed));
+              corpus.train_bytes, corpus.validation_bytes, static_cast<unsigned long long>(a.seed));
+  if (corpus.tokenizer != "bytes")
+    std::printf("# tokenizer %s%s: %lld tokens, %zu train / %zu validation tokens (%.3f bytes/token), %.1f s\n",
+                corpus.tokenizer.c_str(), stored.empty() ? " (trained on the training split)" : " (from the checkpoint)",
+                static_cast<long long>(corpus.vocab_size), corpus.train.size(), corpus.validation.size(),
+                static_cast<double>(corpus.validation_bytes) / static_cast<double>(corpus.validation.size()),
+                tokenize_secs);
   std::printf("%6s %10s %10s %10s %9s %9s %9s %8s %7s\n", "step", "tokens", "train", "val", "gradnorm", "lr", "tok/s",
               "ETA(s)", "scale");
   std::unique_ptr<std::ofstream> log;
@@ -208,6 +232,7 @@ void run(const TrainArgs& a) {
                  {"steps", std::to_string(a.steps)},
                  {"seed", std::to_string(a.seed)},
                  {"data", corpus.source}};
+  ck.metadata.merge(corpus.checkpoint_metadata());
   if (a.resume && a.output.empty()) throw std::invalid_argument("--resume needs the checkpoint given by -o");
   g_stop = false;
   std::signal(SIGINT, request_stop);
@@ -257,15 +282,16 @@ void run(const TrainArgs& a) {
     std::printf("# %s already holds all %lld steps; nothing to do\n", a.output.c_str(), static_cast<long long>(a.steps));
     return;
   }
-  std::printf("# final validation loss %.4f (%.3f bits/byte) after %lld steps, %.1f s\n", result.log.back().val_loss,
-              result.log.back().val_loss / std::log(2.0), static_cast<long long>(a.steps), secs);
+  std::printf("# final validation loss %.4f nats/token (%.3f bits/byte) after %lld steps, %.1f s\n",
+              result.log.back().val_loss, corpus.bits_per_byte(result.log.back().val_loss), static_cast<long long>(a.steps),
+              secs);
   if (!a.output.empty()) std::printf("# checkpoint: %s (with optimizer state)\n", a.output.c_str());
 }
 
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a tiny byte-level GPT-2 under an emulated low-precision recipe");
+  auto* cmd = app.add_subcommand("train", "Train a tiny GPT-2 (bytes or a BPE of its own) under an emulated low-precision recipe");
   auto a = std::make_shared<TrainArgs>();
   cmd->add_option("--recipe", a->recipe, "fp32 | bf16 | fp8 | fp8_delayed[(H)] | mxfp8 | nvfp4 | int8 (models/train/README.md)")
       ->capture_default_str();
@@ -295,6 +321,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--dynamic-loss-scale", a->dynamic_loss_scale, "halve on overflow (step skipped), double every 200 clean steps");
   cmd->add_option("--data", a->data,
                   std::string("folder of .txt files, or 'builtin' (default: ") + kDefaultText + " if present, else builtin)");
+  cmd->add_option("--tokenizer", a->tokenizer,
+                  "bytes | bpe:<V>: a byte-level BPE of V tokens trained on the training split, stored in the checkpoint")
+      ->capture_default_str();
   cmd->add_option("--eval-every", a->eval_every, "validation loss every N steps (and at the end)")->capture_default_str();
   cmd->add_option("--eval-windows", a->eval_windows, "validation sequences")->capture_default_str();
   cmd->add_option("--print-every", a->print_every, "print every N steps")->capture_default_str();

@@ -23,15 +23,28 @@ std::vector<char32_t> byte_symbols() {
   return table;
 }
 
+const std::vector<std::string>& byte_symbol_table() {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(256);
+    const auto symbols = byte_symbols();
+    for (int b = 0; b < 256; ++b) append_utf8(t[std::size_t(b)], symbols[std::size_t(b)]);
+    return t;
+  }();
+  return table;
+}
+
 bool is_other(char32_t c) { return !is_white_space(c) && !is_letter(c) && !is_number(c); }
 
-// GPT-2's pattern over one piece (see byte_bpe.hpp), appending [begin, end) spans.
-void split_gpt2(std::u32string_view s, std::vector<std::u32string>& out) {
+using Span = std::pair<std::size_t, std::size_t>;  // [begin, end) in code points
+
+// GPT-2's pattern over one piece (see byte_bpe.hpp) that starts at code point `base`,
+// appending [begin, end) spans.
+void split_gpt2(std::u32string_view s, std::size_t base, std::vector<Span>& out) {
   static const std::u32string_view kSuffixes[] = {U"s", U"t", U"re", U"ve", U"m", U"ll", U"d"};
   const std::size_t n = s.size();
   std::size_t i = 0;
   auto emit = [&](std::size_t end) {
-    out.emplace_back(s.substr(i, end - i));
+    out.emplace_back(base + i, base + end);
     i = end;
   };
   while (i < n) {
@@ -67,6 +80,8 @@ void split_gpt2(std::u32string_view s, std::vector<std::u32string>& out) {
 }
 
 }  // namespace
+
+const std::string& byte_level_symbol(unsigned char byte) { return byte_symbol_table()[byte]; }
 
 ByteBpeTokenizer::ByteBpeTokenizer(std::vector<std::string> tokens, const std::vector<std::string>& merges,
                                    PreTokenizer pre, std::vector<TokenId> control)
@@ -125,23 +140,27 @@ const std::string& ByteBpeTokenizer::token(TokenId id) const {
 }
 
 std::vector<std::string> ByteBpeTokenizer::pre_tokenize(std::string_view text) const {
-  const std::u32string s = utf8_to_code_points(text);
-  std::vector<std::u32string> pieces;
+  // The pattern is matched on code points (an invalid byte reads as U+FFFD, an "other"
+  // character), but the pieces are the original bytes, so encoding is lossless for any
+  // byte string, valid UTF-8 or not.
+  std::vector<std::size_t> starts;
+  const std::u32string s = utf8_to_code_points(text, starts);
+  std::vector<Span> pieces;
   if (pre_ == PreTokenizer::smollm) {
     std::size_t begin = 0;
     for (std::size_t i = 0; i <= s.size(); ++i) {
       if (i == s.size() || is_number(s[i])) {
-        if (i > begin) split_gpt2(std::u32string_view(s).substr(begin, i - begin), pieces);
-        if (i < s.size()) pieces.emplace_back(1, s[i]);
+        if (i > begin) split_gpt2(std::u32string_view(s).substr(begin, i - begin), begin, pieces);
+        if (i < s.size()) pieces.emplace_back(i, i + 1);
         begin = i + 1;
       }
     }
   } else {
-    split_gpt2(s, pieces);
+    split_gpt2(s, 0, pieces);
   }
   std::vector<std::string> out;
   out.reserve(pieces.size());
-  for (const auto& p : pieces) out.push_back(code_points_to_utf8(p));
+  for (const auto& [b, e] : pieces) out.emplace_back(text.substr(starts[b], starts[e] - starts[b]));
   return out;
 }
 

@@ -14,6 +14,8 @@
 //     table: printable Latin-1 bytes stand for themselves, the others for U+0100 upward)
 //     and merged pairwise, always the adjacent pair of lowest merge rank first, until no
 //     pair has a rank. The resulting symbols are vocabulary entries.
+// The pattern sees an invalid UTF-8 byte as U+FFFD, but the pieces keep the original bytes,
+// so decode(encode(bytes)) == bytes for any byte string.
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +29,9 @@ namespace bitsim::models {
 class GgufFile;
 
 enum class PreTokenizer { gpt2, smollm };
+
+// The printable character (UTF-8) that stands for `byte` in token texts and merges.
+const std::string& byte_level_symbol(unsigned char byte);
 
 class ByteBpeTokenizer : public Tokenizer {
  public:

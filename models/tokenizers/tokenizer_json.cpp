@@ -1,6 +1,7 @@
 #include "models/tokenizers/tokenizer_json.hpp"
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "models/io/load_error.hpp"
@@ -10,9 +11,14 @@ namespace bitsim::models {
 ByteBpeTokenizer byte_bpe_from_tokenizer_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw LoadError(path + ": cannot open");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return byte_bpe_from_tokenizer_json_text(text, path);
+}
+
+ByteBpeTokenizer byte_bpe_from_tokenizer_json_text(const std::string& text, const std::string& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
     const auto& model = j.at("model");
     if (model.value("type", "") != "BPE")
       throw LoadError(path + ": model.type '" + model.value("type", "") + "' is not BPE (valid: BPE)");

@@ -13,5 +13,8 @@ namespace bitsim::models {
 // Throws LoadError for an unreadable file, another model type, or ids that are not
 // 0..V-1 without gaps.
 ByteBpeTokenizer byte_bpe_from_tokenizer_json(const std::string& path);
+// The same from the file's text (e.g. stored in a checkpoint's metadata); `origin` names
+// the source in error messages.
+ByteBpeTokenizer byte_bpe_from_tokenizer_json_text(const std::string& text, const std::string& origin);
 
 }  // namespace bitsim::models

@@ -40,13 +40,17 @@ void check(UErrorCode status, const char* what) {
   if (U_FAILURE(status)) throw std::runtime_error(std::string("ICU ") + what + " failed: " + u_errorName(status));
 }
 
-}  // namespace
-
-std::u32string utf8_to_code_points(std::string_view s) {
+// The decoder of both overloads below; `starts` (optional) receives each code point's first byte.
+std::u32string decode_utf8(std::string_view s, std::vector<std::size_t>* starts) {
   std::u32string out;
   out.reserve(s.size());
+  if (starts) {
+    starts->clear();
+    starts->reserve(s.size() + 1);
+  }
   std::size_t i = 0;
   while (i < s.size()) {
+    if (starts) starts->push_back(i);
     const auto b = static_cast<unsigned char>(s[i]);
     int length = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
     char32_t c = length == 1 ? b : length == 2 ? (b & 0x1F) : length == 3 ? (b & 0x0F) : (b & 0x07);
@@ -62,7 +66,16 @@ std::u32string utf8_to_code_points(std::string_view s) {
     out.push_back(ok ? c : char32_t(0xFFFD));
     i += ok ? length : 1;
   }
+  if (starts) starts->push_back(s.size());
   return out;
+}
+
+}  // namespace
+
+std::u32string utf8_to_code_points(std::string_view s) { return decode_utf8(s, nullptr); }
+
+std::u32string utf8_to_code_points(std::string_view s, std::vector<std::size_t>& starts) {
+  return decode_utf8(s, &starts);
 }
 
 void append_utf8(std::string& out, char32_t c) {

@@ -11,6 +11,10 @@ namespace bitsim::models {
 
 // Decodes UTF-8; an invalid byte becomes U+FFFD (as Python's errors="replace" does).
 std::u32string utf8_to_code_points(std::string_view text);
+// The same, also giving each code point's first byte in `text` (starts.size() = result
+// size + 1, the last entry text.size()), so that spans of code points map back to the
+// original bytes even where an invalid byte became U+FFFD.
+std::u32string utf8_to_code_points(std::string_view text, std::vector<std::size_t>& starts);
 std::string code_points_to_utf8(std::u32string_view text);
 void append_utf8(std::string& out, char32_t c);
 

@@ -1,12 +1,15 @@
 #include "models/train/corpus.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 
 #include "formats/random_stream.hpp"
+#include "models/tokenizers/bpe_trainer.hpp"
+#include "models/tokenizers/tokenizer_json.hpp"
 
 namespace bitsim::models::train {
 namespace {
@@ -30,21 +33,62 @@ constexpr const char* kBuiltinText =
     "both questions slowly but exactly, one value at a time, and the answers are the same on "
     "every machine and with every number of threads. ";
 
-Corpus split(std::vector<std::uint8_t> bytes, std::string source) {
-  if (bytes.size() < 64) throw std::invalid_argument("corpus '" + source + "' has too little text (" +
-                                                     std::to_string(bytes.size()) + " bytes, need >= 64)");
-  const std::size_t cut = bytes.size() * 9 / 10;
+constexpr std::size_t kMaxBpeVocab = 65536;
+
+// "bytes" -> 0, "bpe:<V>" -> V; anything else is an error naming the valid forms.
+std::size_t bpe_vocab_of(const std::string& name) {
+  if (name == "bytes") return 0;
+  const std::string bad = "unknown tokenizer '" + name + "'; valid: bytes, bpe:<V> with V in 256.." +
+                          std::to_string(kMaxBpeVocab) + " (e.g. bpe:1024)";
+  if (name.rfind("bpe:", 0) != 0 || name.size() == 4 || name.size() > 10) throw std::invalid_argument(bad);
+  std::size_t v = 0;
+  for (char c : name.substr(4)) {
+    if (c < '0' || c > '9') throw std::invalid_argument(bad);
+    v = v * 10 + std::size_t(c - '0');
+  }
+  if (v < 256 || v > kMaxBpeVocab) throw std::invalid_argument(bad);
+  return v;
+}
+
+std::vector<std::int32_t> as_tokens(const std::vector<TokenId>& ids) { return {ids.begin(), ids.end()}; }
+
+Corpus split(const std::string& text, std::string source, const std::string& tokenizer, const std::string& stored_json) {
+  if (text.size() < 64) throw std::invalid_argument("corpus '" + source + "' has too little text (" +
+                                                    std::to_string(text.size()) + " bytes, need >= 64)");
+  const std::size_t bpe_vocab = bpe_vocab_of(tokenizer);
+  const std::size_t cut = text.size() * 9 / 10;
+  const std::string_view train_text = std::string_view(text).substr(0, cut), validation_text = std::string_view(text).substr(cut);
   Corpus c;
-  c.train.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
-  c.validation.assign(bytes.begin() + static_cast<std::ptrdiff_t>(cut), bytes.end());
   c.source = std::move(source);
+  c.tokenizer = tokenizer;
+  c.train_bytes = train_text.size();
+  c.validation_bytes = validation_text.size();
+  if (bpe_vocab == 0) {
+    for (unsigned char b : train_text) c.train.push_back(b);
+    for (unsigned char b : validation_text) c.validation.push_back(b);
+    return c;
+  }
+  c.tokenizer_json = stored_json.empty() ? train_byte_bpe(train_text, bpe_vocab).to_tokenizer_json() : stored_json;
+  ByteBpeTokenizer bpe = [&] {
+    try {
+      return byte_bpe_from_tokenizer_json_text(c.tokenizer_json, "the tokenizer of corpus '" + c.source + "'");
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(e.what());
+    }
+  }();
+  c.vocab_size = static_cast<sim::Index>(bpe.vocab_size());
+  if (bpe.vocab_size() > bpe_vocab)
+    throw std::invalid_argument("the stored tokenizer has " + std::to_string(bpe.vocab_size()) +
+                                " tokens, more than " + tokenizer + " allows");
+  c.train = as_tokens(bpe.encode(train_text));
+  c.validation = as_tokens(bpe.encode(validation_text));
   return c;
 }
 
-void require_length(const std::vector<std::uint8_t>& bytes, sim::Index T, const char* part) {
-  if (static_cast<sim::Index>(bytes.size()) < T + 1)
-    throw std::invalid_argument(std::string("corpus: the ") + part + " split has " + std::to_string(bytes.size()) +
-                                " bytes, fewer than one sequence of " + std::to_string(T + 1));
+void require_length(const std::vector<std::int32_t>& tokens, sim::Index T, const char* part) {
+  if (static_cast<sim::Index>(tokens.size()) < T + 1)
+    throw std::invalid_argument(std::string("corpus: the ") + part + " split has " + std::to_string(tokens.size()) +
+                                " tokens, fewer than one sequence of " + std::to_string(T + 1));
 }
 
 }  // namespace
@@ -74,25 +118,40 @@ std::vector<sim::Index> Corpus::validation_windows(sim::Index windows, sim::Inde
   return tokens;
 }
 
-Corpus load_text_corpus(const std::string& folder) {
+Corpus load_text_corpus(const std::string& folder, const std::string& tokenizer, const std::string& stored_json) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(folder)) throw std::invalid_argument("corpus folder '" + folder + "' does not exist");
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(folder))
     if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  std::vector<std::uint8_t> bytes;
+  std::string text;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
-    bytes.insert(bytes.end(), std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   if (files.empty()) throw std::invalid_argument("corpus folder '" + folder + "' holds no .txt files");
-  return split(std::move(bytes), folder);
+  return split(text, folder, tokenizer, stored_json);
 }
 
-Corpus builtin_corpus() {
-  const std::string text = kBuiltinText;
-  return split(std::vector<std::uint8_t>(text.begin(), text.end()), "builtin");
+sim::Index requested_vocab(const std::string& tokenizer) {
+  const std::size_t v = bpe_vocab_of(tokenizer);
+  return static_cast<sim::Index>(v == 0 ? 256 : v);
+}
+
+Corpus builtin_corpus(const std::string& tokenizer, const std::string& stored_json) {
+  return split(kBuiltinText, "builtin", tokenizer, stored_json);
+}
+
+double Corpus::bits_per_byte(double nats_per_token) const {
+  // tokens / bytes is exactly 1 for bytes, so that case is bit-identical to loss / ln 2.
+  return nats_per_token * (static_cast<double>(validation.size()) / static_cast<double>(validation_bytes)) / std::log(2.0);
+}
+
+std::map<std::string, std::string> Corpus::checkpoint_metadata() const {
+  std::map<std::string, std::string> meta{{"tokenizer", tokenizer}};
+  if (!tokenizer_json.empty()) meta["tokenizer.json"] = tokenizer_json;
+  return meta;
 }
 
 }  // namespace bitsim::models::train

@@ -36,6 +36,10 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
   if (config.steps < 1 || config.batch < 1 || config.seq < 1 || config.seq > config.model.context)
     throw std::invalid_argument("train: steps and batch must be >= 1 and seq in [1, context = " +
                                 std::to_string(config.model.context) + "]");
+  if (corpus.vocab_size > config.model.vocab)
+    throw std::invalid_argument("train: the corpus's tokenizer " + corpus.tokenizer + " has " +
+                                std::to_string(corpus.vocab_size) + " tokens, more than the model's vocab " +
+                                std::to_string(config.model.vocab));
   // The weight-gradient GEMM reduces over the batch's tokens: a Hadamard transform there
   // needs its block to divide batch * seq.
   for (const auto* q : {&config.recipe.linear.weight_grad.operands.a, &config.recipe.linear.weight_grad.operands.b})

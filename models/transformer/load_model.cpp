@@ -83,6 +83,8 @@ std::unique_ptr<Tokenizer> decoder_tokenizer(const std::string& path) {
   }
   const auto meta = SafetensorsFile::open(path).metadata();  // a copy: the file is a temporary
   if (const auto it = meta.find("tokenizer"); it != meta.end() && it->second == "bytes") return std::make_unique<ByteTokenizer>();
+  if (const auto it = meta.find("tokenizer.json"); it != meta.end())  // a BPE stored by bitsim train
+    return std::make_unique<ByteBpeTokenizer>(byte_bpe_from_tokenizer_json_text(it->second, path + " (metadata tokenizer.json)"));
   const auto file = checkpoint_folder(path) / "tokenizer.json";
   if (!fs::exists(file))
     throw std::invalid_argument(path + ": a GPT-2 checkpoint needs \"tokenizer\": \"bytes\" in its metadata or a "

@@ -4,6 +4,8 @@
 //   a .gguf file                                   Llama   (tokenizer: the GGUF's byte-level BPE)
 //   safetensors holding wte.weight                 GPT-2   (bytes when the metadata says
 //                                                  "tokenizer": "bytes", as bitsim train writes;
+//                                                  the BPE in metadata "tokenizer.json" when
+//                                                  present (bitsim train --tokenizer bpe:V);
 //                                                  else the tokenizer.json beside the weights)
 //   safetensors holding embeddings.word_embeddings.weight
 //                                                  BERT    (the vocab.txt beside the weights)
