@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Training throughput of `bitsim train` against PyTorch on the same tiny GPT, same machine,
+# Training throughput of `bitsim train` against PyTorch on the same GPT, same machine,
 # same run (issue #10). PyTorch runs FP32 and the usual Python emulation of BF16 (operands
 # cast to bfloat16 and back around an FP32 matmul); bitsim runs its recipes, bit-defined
 # (sequential accumulation) and with OpenBLAS accumulation (order=blas).
 #
-#   bench/pytorch/train_vs_pytorch.sh [BUILD_DIR] [STEPS] [THREADS]
+#   bench/pytorch/train_vs_pytorch.sh [BUILD_DIR] [STEPS] [THREADS] [SIZE]
+#
+# SIZE: 2m (default; d = 256, 3 layers, 4 heads: 2.37M non-embedding parameters) or tiny
+# (d = 64, 2 layers, 4 heads: 100K); both seq 64, batch 8. THREADS limits PyTorch
+# (torch.set_num_threads), bitsim (--threads) and OpenBLAS (OPENBLAS_NUM_THREADS) alike.
+# RECIPES="fp32 nvfp4" limits the bitsim recipes (default: fp32 bf16 fp8 mxfp8 nvfp4).
 #
 # Needs the Austen corpus (scripts/fetch-models.sh) and Debian's python3-torch.
 set -euo pipefail
@@ -13,8 +18,14 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 steps=${2:-200}
 threads=${3:-1}
+size=${4:-2m}
 data=$root/models/pretrained/texts/janeausten
-shape=(--d-model 64 --layers 2 --heads 4 --seq 64 --batch 8)
+case "$size" in
+  2m) shape=(--d-model 256 --layers 3 --heads 4 --seq 64 --batch 8) ;;
+  tiny) shape=(--d-model 64 --layers 2 --heads 4 --seq 64 --batch 8) ;;
+  *) echo "unknown size '$size' (valid: 2m, tiny)" >&2; exit 2 ;;
+esac
+export OPENBLAS_NUM_THREADS=$threads
 [ -d "$data" ] || { echo "no corpus at $data (run scripts/fetch-models.sh)" >&2; exit 2; }
 /usr/bin/python3 -c "import torch" 2>/dev/null || { echo "PyTorch not found (apt-get install python3-torch)" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -34,11 +45,11 @@ bitsim_rate() {
 
 torch_fp32=$(torch_rate fp32)
 torch_bf16=$(torch_rate bf16)
-printf "tiny GPT d=64, 2 layers, seq 64, batch 8, %s steps, %s thread(s)\n\n" "$steps" "$threads"
+printf "GPT %s (%s), %s steps, %s thread(s)\n\n" "$size" "${shape[*]}" "$steps" "$threads"
 printf "%-34s %10s %14s\n" "run" "tokens/s" "PyTorch fp32 / run"
 printf "%-34s %10s %14s\n" "pytorch fp32" "$torch_fp32" "1.00"
 printf "%-34s %10s %14.2f\n" "pytorch bf16 (cast emulation)" "$torch_bf16" "$(echo "$torch_fp32 / $torch_bf16" | bc -l)"
-for recipe in fp32 bf16 fp8 mxfp8 nvfp4; do
+for recipe in ${RECIPES:-fp32 bf16 fp8 mxfp8 nvfp4}; do
   for accum in order=blas default; do
     [ "$accum" = default ] && label="sequential" || label="blas"
     rate=$(bitsim_rate "$recipe" "$( [ "$accum" = default ] && echo order=seq || echo "$accum")")

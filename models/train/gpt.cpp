@@ -1,5 +1,6 @@
 #include "models/train/gpt.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -36,24 +37,25 @@ void accumulate(TensorF& into, const TensorF& g) {
   for (Index i = 0; i < into.numel(); ++i) into.data()[i] += g.data()[i];
 }
 
-// Columns [offset, offset + H*hd) of rows b*T .. b*T+T-1 of m [B*T, width] as [H, T, hd].
-TensorF heads_of(const TensorF& m, Index b, Index T, Index H, Index hd, Index offset) {
+// Columns [offset, offset + H*hd) of m [B*T, width] as [B*H, T, hd]: head h of sequence b
+// is head b*H + h, so one attention call covers the batch (heads are independent).
+TensorF split_heads(const TensorF& m, Index B, Index T, Index H, Index hd, Index offset) {
   const Index width = m.size(1);
-  TensorF out({H, T, hd});
-  for (Index h = 0; h < H; ++h)
+  TensorF out({B * H, T, hd});
+  for (Index b = 0; b < B; ++b)
     for (Index t = 0; t < T; ++t)
-      for (Index c = 0; c < hd; ++c)
-        out.data()[(h * T + t) * hd + c] = m.data()[(b * T + t) * width + offset + h * hd + c];
+      for (Index h = 0; h < H; ++h)
+        std::copy_n(m.data() + (b * T + t) * width + offset + h * hd, hd, out.data() + ((b * H + h) * T + t) * hd);
   return out;
 }
 
-// [H, T, hd] of sequence b -> columns [offset, offset + D) of rows b*T.. of `into` [B*T, width].
-void merge_heads(const TensorF& x, TensorF& into, Index b, Index offset) {
-  const Index H = x.size(0), T = x.size(1), hd = x.size(2), width = into.size(1);
-  for (Index h = 0; h < H; ++h)
+// The inverse: x [B*H, T, hd] -> columns [offset, offset + H*hd) of `into` [B*T, width].
+void merge_heads(const TensorF& x, TensorF& into, Index B, Index H, Index offset) {
+  const Index T = x.size(1), hd = x.size(2), width = into.size(1);
+  for (Index b = 0; b < B; ++b)
     for (Index t = 0; t < T; ++t)
-      for (Index c = 0; c < hd; ++c)
-        into.data()[(b * T + t) * width + offset + h * hd + c] = x.data()[(h * T + t) * hd + c];
+      for (Index h = 0; h < H; ++h)
+        std::copy_n(x.data() + ((b * H + h) * T + t) * hd, hd, into.data() + (b * T + t) * width + offset + h * hd);
 }
 
 double amax_of(const TensorF& t) {
@@ -188,7 +190,7 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
   // ---- forward, keeping what the backward needs ----
   struct LayerCache {
     TensorF x, a1, qkv, att, x1, a2, f, g;
-    std::vector<std::array<TensorF, 3>> heads;  // q, k, v [H, T, hd] per sequence
+    std::array<TensorF, 3> heads;  // q, k, v [batch * H, T, hd]
   };
   std::vector<LayerCache> cache(static_cast<std::size_t>(L));
   TensorF x = sim::add_positions(sim::embedding(wte.value, inputs).reshaped({batch, T, D}), wpe.value.slice(0, 0, T))
@@ -201,12 +203,10 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     c.qkv = sim::linear_forward(c.a1, P(l, attn_w).value, P(l, attn_b).value,
                                 spec_of(spec, l, 0, c.a1, P(l, attn_w).value, nullptr, backward));
     c.att = TensorF({BT, D});
-    for (Index b = 0; b < batch; ++b) {
-      c.heads.push_back({heads_of(c.qkv, b, T, H, hd, 0), heads_of(c.qkv, b, T, H, hd, D),
-                         heads_of(c.qkv, b, T, H, hd, 2 * D)});
-      const auto& [q, k, v] = c.heads.back();
-      merge_heads(sim::attention(q, k, v, causal), c.att, b, 0);
-    }
+    c.heads = {split_heads(c.qkv, batch, T, H, hd, 0), split_heads(c.qkv, batch, T, H, hd, D),
+               split_heads(c.qkv, batch, T, H, hd, 2 * D)};
+    const auto& [q, k, v] = c.heads;
+    merge_heads(sim::attention(q, k, v, causal), c.att, batch, H, 0);
     c.x1 = add(x, sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value,
                                       spec_of(spec, l, 1, c.att, P(l, proj_w).value, nullptr, backward)));
     c.a2 = sim::layer_norm(c.x1, P(l, ln2_g).value, P(l, ln2_b).value);
@@ -253,14 +253,11 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
                                          spec_of(spec, l, 1, c.att, P(l, proj_w).value, &dx1, true));
     set(proj_w, proj_b, gp);
     TensorF dqkv({BT, 3 * D});
-    for (Index b = 0; b < batch; ++b) {
-      const auto& [q, k, v] = c.heads[b];
-      const TensorF dout = heads_of(gp.dx, b, T, H, hd, 0);
-      const auto ga = sim::attention_backward(q, k, v, dout, causal);
-      merge_heads(ga.dq, dqkv, b, 0);
-      merge_heads(ga.dk, dqkv, b, D);
-      merge_heads(ga.dv, dqkv, b, 2 * D);
-    }
+    const auto& [q, k, v] = c.heads;
+    const auto ga = sim::attention_backward(q, k, v, split_heads(gp.dx, batch, T, H, hd, 0), causal);
+    merge_heads(ga.dq, dqkv, batch, H, 0);
+    merge_heads(ga.dk, dqkv, batch, H, D);
+    merge_heads(ga.dv, dqkv, batch, H, 2 * D);
     const auto gq = sim::linear_backward(c.a1, P(l, attn_w).value, dqkv, true,
                                          spec_of(spec, l, 0, c.a1, P(l, attn_w).value, &dqkv, true));
     set(attn_w, attn_b, gq);

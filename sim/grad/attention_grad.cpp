@@ -68,6 +68,84 @@ void probability_row(const Dims& s, const std::vector<double>& q, const std::vec
   for (Index j = 0; j < s.Tk; ++j) p[j] /= sum;
 }
 
+// [rows, cols] -> [cols, rows].
+std::vector<double> transposed(const double* x, Index rows, Index cols) {
+  std::vector<double> t(static_cast<std::size_t>(rows * cols));
+  for (Index r = 0; r < rows; ++r)
+    for (Index c = 0; c < cols; ++c) t[c * rows + r] = x[r * cols + c];
+  return t;
+}
+
+bool all_finite(const double* x, Index n) {
+  bool finite = true;
+  for (Index i = 0; i < n; ++i) finite &= std::isfinite(x[i]);
+  return finite;
+}
+
+// Every float64 product of the naive backward is fused into the sum it enters (std::fma),
+// and its functions are compiled without contraction, so the bits follow from the source
+// alone. (Its first implementation left fusing to the compiler: GCC's default
+// -ffp-contract=fast fused some products and not others, depending on loop shapes.)
+#if defined(__GNUC__) && !defined(__clang__)
+#define BITSIM_NO_CONTRACT [[gnu::optimize("fp-contract=off")]]
+#else
+#define BITSIM_NO_CONTRACT
+#endif
+
+// out[j] = x . column j of t ([features, ld]) for j < n, each a chain of fused
+// multiply-adds from 0 in feature order: a plain dot product per key, with the keys in
+// the vector lanes.
+BITSIM_NO_CONTRACT void dots(const double* __restrict x, const double* __restrict t, Index features, Index ld,
+                             Index n, double* __restrict out) {
+  std::fill_n(out, n, 0.0);
+  for (Index c = 0; c < features; ++c) {
+    const double xc = x[c];
+    const double* row = t + c * ld;
+    for (Index j = 0; j < n; ++j) out[j] = std::fma(xc, row[j], out[j]);
+  }
+}
+
+// Naive backward of query head h (kv head g): per query row the probabilities, the
+// rowsum term D and every key's share, in the order of a plain loop over (i, every key j,
+// c) (masked keys add exact zeros there, which change no sum), so the result is that
+// loop's bit for bit; only the keys the row sees are visited (a prefix under the causal
+// mask), and the dot products run for many keys at once. When v or dout hold a
+// non-finite value, a masked key's 0 * dp term need not be zero, so D then runs over
+// every key as the plain loop does.
+BITSIM_NO_CONTRACT void naive_head(const Dims& s, Index h, Index g, const std::vector<double>& Q,
+                                   const std::vector<double>& K, const std::vector<double>& dO,
+                                   const std::vector<double>& kt, const std::vector<double>& vt, bool finite,
+                                   std::vector<double>& dQ, std::vector<double>& dK, std::vector<double>& dV) {
+  std::vector<double> p(static_cast<std::size_t>(s.Tk)), dp(static_cast<std::size_t>(s.Tk));
+  for (Index i = 0; i < s.Tq; ++i) {
+    const Index n = s.causal ? std::clamp<Index>(s.offset + i + 1, 0, s.Tk) : s.Tk;  // keys 0..n-1 visible
+    if (n == 0) continue;  // a row that sees no key contributes nothing
+    const double* q = &Q[(h * s.Tq + i) * s.d];
+    const double* dout = &dO[(h * s.Tq + i) * s.dv];
+    dots(q, kt.data(), s.d, s.Tk, n, p.data());
+    double m = -std::numeric_limits<double>::infinity();
+    for (Index j = 0; j < n; ++j) m = std::max(m, p[j] = s.scale * p[j]);
+    double sum = 0.0;
+    for (Index j = 0; j < n; ++j) sum += (p[j] = std::exp(p[j] - m));
+    for (Index j = 0; j < n; ++j) p[j] /= sum;
+    const Index nd = finite ? n : s.Tk;
+    for (Index j = n; j < nd; ++j) p[j] = 0.0 / sum;
+    dots(dout, vt.data(), s.dv, s.Tk, nd, dp.data());
+    double D = 0.0;
+    for (Index j = 0; j < nd; ++j) D = std::fma(p[j], dp[j], D);
+    double* __restrict dq = &dQ[(h * s.Tq + i) * s.d];
+    for (Index j = 0; j < n; ++j) {
+      const double pj = p[j], ds = pj * (dp[j] - D) * s.scale;
+      const double* __restrict kj = &K[(g * s.Tk + j) * s.d];
+      double* __restrict dk = &dK[(g * s.Tk + j) * s.d];
+      double* __restrict dv = &dV[(g * s.Tk + j) * s.dv];
+      for (Index c = 0; c < s.dv; ++c) dv[c] = std::fma(pj, dout[c], dv[c]);
+      for (Index c = 0; c < s.d; ++c) dq[c] = std::fma(ds, kj[c], dq[c]);
+      for (Index c = 0; c < s.d; ++c) dk[c] = std::fma(ds, q[c], dk[c]);
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -100,9 +178,20 @@ AttentionGrads<T> attention_backward(const Tensor<T>& q, const Tensor<T>& k, con
 
   // One kv head at a time (in parallel): its query heads in order, so the sums into
   // dK/dV of that kv head have a fixed order.
-  grad_detail::for_each_row(s.Hkv, 1, [&](Index g) {
-    std::vector<double> p(static_cast<std::size_t>(s.Tk)), dp(static_cast<std::size_t>(s.Tk));
+  grad_detail::for_each_row(s.Hkv, group * s.Tq * s.Tk * (s.d + s.dv), [&](Index g) {
+    std::vector<double> kt, vt;  // kv head g's keys and values as [feature, key]
+    bool finite = true;          // v of head g and dout of its query heads
+    if (block_k == 0) {
+      kt = transposed(&K[g * s.Tk * s.d], s.Tk, s.d);
+      vt = transposed(&Vv[g * s.Tk * s.dv], s.Tk, s.dv);
+      finite = all_finite(&Vv[g * s.Tk * s.dv], s.Tk * s.dv) &&
+               all_finite(&dO[g * group * s.Tq * s.dv], group * s.Tq * s.dv);
+    }
     for (Index h = g * group; h < (g + 1) * group; ++h) {
+      if (block_k == 0) {
+        naive_head(s, h, g, Q, K, dO, kt, vt, finite, dQ, dK, dV);
+        continue;
+      }
       auto qrow = [&](Index i) { return &Q[(h * s.Tq + i) * s.d]; };
       auto dorow = [&](Index i) { return &dO[(h * s.Tq + i) * s.dv]; };
       auto krow = [&](Index j) { return &K[(g * s.Tk + j) * s.d]; };
@@ -118,20 +207,6 @@ AttentionGrads<T> attention_backward(const Tensor<T>& q, const Tensor<T>& k, con
           dK[(g * s.Tk + j) * s.d + c] += ds * qrow(i)[c];
         }
       };
-      if (block_k == 0) {
-        for (Index i = 0; i < s.Tq; ++i) {
-          probability_row(s, Q, K, h, i, g, p);
-          double D = 0.0;
-          for (Index j = 0; j < s.Tk; ++j) {
-            dp[j] = 0.0;
-            for (Index c = 0; c < s.dv; ++c) dp[j] += dorow(i)[c] * vrow(j)[c];
-            D += p[j] * dp[j];
-          }
-          for (Index j = 0; j < s.Tk; ++j)
-            if (s.visible(i, j)) accumulate(i, j, p[j], D);
-        }
-        continue;
-      }
       // Blocked: pass 1, online softmax per row -> lse and D = dout . O.
       std::vector<double> lse(static_cast<std::size_t>(s.Tq)), Drow(static_cast<std::size_t>(s.Tq));
       std::vector<double> o(static_cast<std::size_t>(s.dv));

@@ -12,7 +12,10 @@
 // Query heads sharing a kv head add into its dk, dv in head order.
 //
 // Two variants, equal up to float64 rounding:
-//   naive   (block_k = 0): the full [Tq, Tk] probability matrix per head.
+//   naive   (block_k = 0): the full [Tq, Tk] probability matrix per head, as a loop over
+//           (row i, key j, feature c) with every float64 product fused into the sum it
+//           enters (std::fma), in that order; masked keys are skipped (they add exact
+//           zeros) and the dot products run for many keys at once, kv heads in parallel.
 //   blocked (block_k > 0): FlashAttention-2's backward: per query row the log-sum-exp and
 //           O are found by an online softmax over key blocks of block_k keys, then each
 //           key block recomputes P = exp(S - lse) and adds its share, never holding more

@@ -32,10 +32,11 @@ TensorF map_elements(const TensorF& a, const TensorF* b, const Precision& prec, 
   float* dst = out.data();
   constexpr Index chunk = 4096;
   const Index n = out.numel();
+  const bool plain = prec.is_float32();  // rounding a float to float32 changes nothing
   detail::for_each_row((n + chunk - 1) / chunk, chunk, [&](Index c) {
     for (Index i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i) {
       const float v = to_float(f(src[i], src2 ? src2[i] : 0.0f));
-      dst[i] = to_float(prec.round(v, static_cast<std::uint64_t>(i)));
+      dst[i] = plain ? v : to_float(prec.round(v, static_cast<std::uint64_t>(i)));
     }
   });
   return out;

@@ -1,5 +1,6 @@
 #include "sim/kernels/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -43,6 +44,59 @@ float score_scale(const AttentionSpec& spec, Index d) {
 // Matrix [rows, cols] of head h of a rank-3 tensor (a view).
 TensorF head(const TensorF& t, Index h) { return t.slice(0, h, h + 1).reshaped({t.size(1), t.size(2)}); }
 
+// Whether attention() computes plain float32 attention: no quantizer, and both GEMMs the
+// default AccumSpec (fp32, sequential, exact products, no chunks). The softmax may be any.
+bool is_plain(const AttentionSpec& spec) {
+  for (const QuantSpec* qs : {&spec.q, &spec.k, &spec.v, &spec.scores, &spec.probs})
+    if (!qs->is_identity()) return false;
+  return spec.qk == AccumSpec{} && spec.pv == AccumSpec{};
+}
+
+// attention() for is_plain specs, bit for bit, in one pass per head (heads in parallel).
+// The default GEMM accumulation adds each exact product to a float32 running sum,
+// starting from +0, rounding once per addition: that is a chain of float32 fused
+// multiply-adds. The QK^T sums run for many keys at once (keys in the vector lanes, the
+// features in order; masked keys, which the general path sets to -inf anyway, are skipped),
+// the PV sums over every key in order for all features at once.
+TensorF plain_attention(const TensorF& q_in, const TensorF& k_in, const TensorF& v_in, const AttentionSpec& spec,
+                        const Dims& s) {
+  const TensorF q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
+  TensorF out(Shape{s.H, s.Tq, s.dv});
+  const float scale = score_scale(spec, s.d);
+  detail::for_each_row(s.H, s.Tq * s.Tk * (s.d + s.dv), [&](Index h) {
+    const Index g = h / s.group();
+    const float* K = k.data() + g * s.Tk * s.d;
+    const float* V = v.data() + g * s.Tk * s.dv;
+    std::vector<float> kt(static_cast<std::size_t>(s.d * s.Tk)), scores(static_cast<std::size_t>(s.Tk)),
+        probs(static_cast<std::size_t>(s.Tk));
+    for (Index j = 0; j < s.Tk; ++j)
+      for (Index c = 0; c < s.d; ++c) kt[c * s.Tk + j] = K[j * s.d + c];
+    for (Index i = 0; i < s.Tq; ++i) {
+      const float* Q = q.data() + (h * s.Tq + i) * s.d;
+      const Index n = spec.causal ? std::clamp<Index>(s.offset + i + 1, 0, s.Tk) : s.Tk;  // visible keys
+      float* __restrict S = scores.data();
+      std::fill_n(S, s.Tk, 0.0f);
+      for (Index c = 0; c < s.d; ++c) {
+        const float qc = Q[c];
+        const float* __restrict kc = kt.data() + c * s.Tk;
+        for (Index j = 0; j < n; ++j) S[j] = std::fma(qc, kc[j], S[j]);
+      }
+      for (Index j = 0; j < n; ++j) S[j] *= scale;
+      std::fill(S + n, S + s.Tk, kNegInf);
+      const Index row = h * s.Tq + i;
+      softmax_row({S, static_cast<std::size_t>(s.Tk)}, probs, spec.softmax, static_cast<std::uint64_t>(row * s.Tk));
+      float* __restrict o = out.data() + row * s.dv;
+      std::fill_n(o, s.dv, 0.0f);
+      for (Index j = 0; j < s.Tk; ++j) {
+        const float pj = probs[j];
+        const float* __restrict vj = V + j * s.dv;
+        for (Index c = 0; c < s.dv; ++c) o[c] = std::fma(pj, vj[c], o[c]);
+      }
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 AttentionScores attention_scores(const TensorF& q, const TensorF& k, const TensorF& v, const AttentionSpec& spec) {
@@ -77,6 +131,7 @@ TensorF attention(const TensorF& q, const TensorF& k, const TensorF& v, const At
   const Dims s = check_shapes(q, k, v, spec);
   TensorF out(Shape{s.H, s.Tq, s.dv});
   if (out.empty()) return out;
+  if (is_plain(spec)) return plain_attention(q, k, v, spec, s);
   const AttentionScores a = attention_scores(q, k, v, spec);
   TensorF p = fake_quantize(softmax(a.scores, spec.softmax), spec.probs, 5);
   for (Index h = 0; h < s.H; ++h) {

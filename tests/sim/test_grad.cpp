@@ -10,6 +10,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -220,6 +222,107 @@ TEST_CASE("attention_backward (naive and blocked) matches finite differences") {
   CHECK_THROWS_AS(attention_backward(random_d({3, 2, 4}, 1), random_d({2, 2, 4}, 1), random_d({2, 2, 4}, 1),
                                      random_d({3, 2, 4}, 1)),
                   std::invalid_argument);
+}
+
+namespace {
+
+// The naive attention backward as a plain loop over (query head, row i, key j, feature c),
+// every key of every row, each sum in that order, every product fused into its sum:
+// what attention_backward(block_k = 0) must reproduce bit for bit (it skips masked keys
+// and vectorises across keys). Compiled without contraction, so the fma calls are the
+// only fused operations.
+template <class T>
+#if defined(__GNUC__) && !defined(__clang__)
+[[gnu::optimize("fp-contract=off")]]
+#endif
+AttentionGrads<T> attention_backward_literal(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                             const Tensor<T>& dout, const AttentionSpec& spec) {
+  const Index H = q.size(0), Tq = q.size(1), d = q.size(2), Hkv = k.size(0), Tk = k.size(1), dv = v.size(2);
+  const Index offset = spec.query_offset.value_or(Tk - Tq);
+  const double scale = 1.0 / std::sqrt(double(d)), inf = std::numeric_limits<double>::infinity();
+  auto at = [](const Tensor<T>& t, Index a, Index b, Index c) { return double(t.at({a, b, c})); };
+  std::vector<double> dQ(q.numel()), dK(k.numel()), dV(v.numel()), p(Tk), dp(Tk);
+  for (Index h = 0; h < H; ++h) {
+    const Index g = h / (H / Hkv);
+    for (Index i = 0; i < Tq; ++i) {
+      auto visible = [&](Index j) { return !spec.causal || j <= offset + i; };
+      double m = -inf, sum = 0.0, D = 0.0;
+      for (Index j = 0; j < Tk; ++j) {
+        double dot = 0.0;
+        for (Index c = 0; c < d; ++c) dot = std::fma(at(q, h, i, c), at(k, g, j, c), dot);
+        p[j] = visible(j) ? scale * dot : -inf;
+        m = std::max(m, p[j]);
+      }
+      for (Index j = 0; j < Tk; ++j) sum += (p[j] = visible(j) ? std::exp(p[j] - m) : 0.0);
+      for (Index j = 0; j < Tk; ++j) p[j] /= sum;
+      for (Index j = 0; j < Tk; ++j) {
+        dp[j] = 0.0;
+        for (Index c = 0; c < dv; ++c) dp[j] = std::fma(at(dout, h, i, c), at(v, g, j, c), dp[j]);
+        D = std::fma(p[j], dp[j], D);
+      }
+      for (Index j = 0; j < Tk; ++j) {
+        if (!visible(j)) continue;
+        const double ds = p[j] * (dp[j] - D) * scale;
+        for (Index c = 0; c < dv; ++c) {
+          double& x = dV[(g * Tk + j) * dv + c];
+          x = std::fma(p[j], at(dout, h, i, c), x);
+        }
+        for (Index c = 0; c < d; ++c) {
+          double& x = dQ[(h * Tq + i) * d + c];
+          double& y = dK[(g * Tk + j) * d + c];
+          x = std::fma(ds, at(k, g, j, c), x);
+          y = std::fma(ds, at(q, h, i, c), y);
+        }
+      }
+    }
+  }
+  auto tensor = [](const Shape& shape, const std::vector<double>& x) {
+    Tensor<T> t(shape);
+    for (std::size_t i = 0; i < x.size(); ++i) t.data()[i] = static_cast<T>(x[i]);
+    return t;
+  };
+  return {tensor(q.shape(), dQ), tensor(k.shape(), dK), tensor(v.shape(), dV)};
+}
+
+template <class T>
+bool same_bits(const Tensor<T>& a, const Tensor<T>& b) {
+  const auto x = a.to_vector(), y = b.to_vector();
+  return a.shape() == b.shape() && std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("naive attention_backward equals the plain loop bit for bit") {
+  struct Case {
+    Index H, Hkv, Tq, Tk, d, dv;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const Case c : {Case{4, 2, 5, 7, 3, 4}, Case{2, 2, 40, 40, 16, 16}, Case{3, 1, 9, 2, 5, 1}}) {
+    for (int variant = 0; variant < 5; ++variant) {
+      CAPTURE(c.Tq);
+      CAPTURE(variant);
+      AttentionSpec spec;
+      spec.causal = variant != 1;
+      if (variant == 2) spec.query_offset = -2;  // rows that see no key
+      TensorD q = random_d({c.H, c.Tq, c.d}, 40), k = random_d({c.Hkv, c.Tk, c.d}, 41),
+              v = random_d({c.Hkv, c.Tk, c.dv}, 42), dout = random_d({c.H, c.Tq, c.dv}, 43);
+      // A non-finite value at a key row 0 does not see, in v or in dout: the plain loop's
+      // 0 * inf terms make NaNs that the fast loop must reproduce.
+      if (variant == 3) v.data()[v.numel() - 1] = inf;
+      if (variant == 4) dout.data()[0] = inf;
+      const auto fast = attention_backward(q, k, v, dout, spec);
+      const auto slow = attention_backward_literal(q, k, v, dout, spec);
+      CHECK(same_bits(fast.dq, slow.dq));
+      CHECK(same_bits(fast.dk, slow.dk));
+      CHECK(same_bits(fast.dv, slow.dv));
+      const TensorF qf = q.cast<float>(), kf = k.cast<float>(), vf = v.cast<float>(), df = dout.cast<float>();
+      const auto fast_f = attention_backward(qf, kf, vf, df, spec);
+      const auto slow_f = attention_backward_literal(qf, kf, vf, df, spec);
+      CHECK(same_bits(fast_f.dq, slow_f.dq));
+      CHECK(same_bits(fast_f.dk, slow_f.dk));
+      CHECK(same_bits(fast_f.dv, slow_f.dv));
+    }
+  }
 }
 
 TEST_CASE("linear_backward: the three GEMMs") {
