@@ -23,6 +23,7 @@
 #include "sim/device_kernels.hpp"
 #include "tests/cuda/device_study.hpp"
 #include "tests/experiments/results_fixtures.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace bitsim::experiments;
 namespace bs = bitsim::sim;
@@ -31,15 +32,9 @@ namespace fs = std::filesystem;
 using bitsim::device_test::first_difference;
 using bitsim::device_test::kDeviceStudy;
 using bitsim::results_test::ScratchFolder;
+using bitsim::testing::read_text;
 
 namespace {
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct Cli {
   int status;
@@ -52,7 +47,7 @@ Cli bitsim_cli(const ScratchFolder& folder, const std::string& args) {
   const std::string command = "cd '" + folder.path().string() + "' && '" + std::string(BITSIM_CLI) + "' " + args + " > '" +
                               out.string() + "' 2> '" + err.string() + "'";
   const int raw = std::system(command.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read(out), read(err)};
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_text(out), read_text(err)};
 }
 
 RunOptions quiet_to(const fs::path& out, const std::string& device = "") {

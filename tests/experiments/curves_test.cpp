@@ -23,25 +23,14 @@
 #include "experiments/runner/point_codec.hpp"
 #include "experiments/runner/runner.hpp"
 #include "models/train/trainer.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace bitsim::experiments;
 namespace tr = bitsim::models::train;
 namespace fs = std::filesystem;
+using bitsim::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bitsim-curves-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 // 2 recipes x 2 budgets (4 and 8 steps of 4 x 16 tokens) x 2 ptq specs: 8 points, 4
 // trainings of a d = 16, 1-layer GPT on the built-in text, validated every 3 steps.

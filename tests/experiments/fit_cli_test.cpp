@@ -14,18 +14,13 @@
 #include "experiments/results/results_file.hpp"
 #include "tests/cli/run_bitsim.hpp"
 #include "tests/experiments/fit_synthetic.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
 using bitsim::cli_test::run_bitsim;
 namespace fit = bitsim::experiments::fit;
-
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("bitsim_fit_cli_" + std::to_string(::getpid()));
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using bitsim::testing::TempDir;
 
 const std::vector<double> kTruth = {1.69, 406.4, 410.7, 0.34, 0.28};
 const char* kStarts = "E=0,A=0:5,B=0:5,alpha=0.5,beta=0.5";

@@ -13,21 +13,16 @@
 #include "models/tokenizers/tokenizer_json.hpp"
 #include "models/transformer/gpt2.hpp"
 #include "sim/quant/quant_spec.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using research::StudyResults;
 using research::TempDir;
 namespace fs = std::filesystem;
+using bitsim::testing::read_text;
 
 namespace {
 
 const fs::path kTiny = fs::path(BITSIM_TEST_DATA) / "models" / "tiny_gpt2";
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string tiny_yaml(const std::string& data, const std::string& rest) {
   return "name: t\nmodel: " + kTiny.string() + "\ndata: {text: " + (kTiny / "sample.txt").string() + ", " + data + "}\n" + rest;
@@ -76,7 +71,7 @@ TEST_CASE("data.generate: the runner's greedy metrics and arrays equal a direct 
         std::vector<std::string>{"divergence_index", "agreement", "top1_prob_delta"});
 
   const auto model = bitsim::models::Gpt2Model::from_safetensors(kTiny.string());
-  auto ids = bitsim::models::byte_bpe_from_tokenizer_json((kTiny / "tokenizer.json").string()).encode(read(kTiny / "sample.txt"));
+  auto ids = bitsim::models::byte_bpe_from_tokenizer_json((kTiny / "tokenizer.json").string()).encode(read_text(kTiny / "sample.txt"));
   REQUIRE(ids.size() >= 8);
   ids.resize(8);
   bitsim::models::Gpt2Session reference(model, {});

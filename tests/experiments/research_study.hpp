@@ -19,8 +19,11 @@
 #include "experiments/config/experiment_config.hpp"
 #include "experiments/results/results_file.hpp"
 #include "experiments/runner/runner.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace research {
+
+using bitsim::testing::TempDir;
 
 namespace fs = std::filesystem;
 using bitsim::experiments::Column;
@@ -30,25 +33,6 @@ inline fs::path study_file(const std::string& study, const std::string& file = "
 }
 
 // A temporary folder, removed with everything in it when the object goes.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bitsim-research-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return path / name;
-  }
-};
-
 class StudyResults {
  public:
   // Runs `yaml` on `threads` threads (0: every core).

@@ -34,37 +34,16 @@
 #include "models/transformer/gpt2.hpp"
 #include "sim/metrics/metrics.hpp"
 #include "sim/quant/quantize.hpp"
+#include "tests/support/temp_dir.hpp"
 
 extern char** environ;
 
 using namespace bitsim::experiments;
 namespace fs = std::filesystem;
+using bitsim::testing::TempDir;
+using bitsim::testing::read_text;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bitsim-runner-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return path / name;
-  }
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The reproducible part of two results files must agree bit for bit.
 void check_same_results(const fs::path& a, const fs::path& b) {
@@ -254,7 +233,7 @@ TEST_CASE("a run killed with SIGKILL resumes to the uninterrupted result") {
 
   const auto resumed = spawn({BITSIM_CLI, "run", yaml.string(), "-o", out.string(), "--resume", "-q", "--no-table"}, dir.path / "log2");
   CHECK(resumed.wait() == 0);
-  CHECK(read(dir.path / "log2").find("already there") != std::string::npos);
+  CHECK(read_text(dir.path / "log2").find("already there") != std::string::npos);
   check_same_results(dir.path / "whole.h5", out);
 }
 
@@ -266,7 +245,7 @@ TEST_CASE("Ctrl-C stops a run, keeps its points, says how to resume, and exits 1
   REQUIRE(wait_for_first_point(out));
   kill(child.pid, SIGINT);
   const int status = child.wait();
-  const auto log = read(dir.path / "log");
+  const auto log = read_text(dir.path / "log");
   CAPTURE(log);
   if (status == 0) {
     MESSAGE("the child finished before SIGINT arrived");
@@ -295,7 +274,7 @@ TEST_CASE("mpirun -np 2: rank 0 gathers one file equal to the single run") {
                             out.string(), "--threads", "1", "-q", "--no-table"},
                            dir.path / "log");
   const int status = child.wait();
-  CAPTURE(read(dir.path / "log"));
+  CAPTURE(read_text(dir.path / "log"));
   REQUIRE(status == 0);
   check_same_results(dir.path / "single.h5", out);
   CHECK(read_results(out).info.shard == "0/1");
@@ -324,12 +303,12 @@ TEST_CASE("bitsim validate and plan: exit statuses and output") {
   const auto good = dir.write("good.yaml", kStudy);
   const auto bad = dir.write("bad.yaml", "name: t\nmodel: gaussian\nsweep:\n  weights: [bf16, e9m9]\n");
   CHECK(spawn({BITSIM_CLI, "validate", good.string()}, dir.path / "log1").wait() == 0);
-  CHECK(read(dir.path / "log1").find("ok: 'study', synthetic source, 12 points") != std::string::npos);
+  CHECK(read_text(dir.path / "log1").find("ok: 'study', synthetic source, 12 points") != std::string::npos);
   CHECK(spawn({BITSIM_CLI, "validate", bad.string()}, dir.path / "log2").wait() == 2);
-  const auto message = read(dir.path / "log2");
+  const auto message = read_text(dir.path / "log2");
   CHECK(message.find("bad.yaml:4:19: sweep.weights: unknown format 'e9m9'; valid: ") != std::string::npos);
   CHECK(spawn({BITSIM_CLI, "plan", good.string(), "--points"}, dir.path / "log3").wait() == 0);
-  const auto plan = read(dir.path / "log3");
+  const auto plan = read_text(dir.path / "log3");
   CHECK(plan.find("grid: 12 points (12 in the cross product, 0 removed by include/exclude)") != std::string::npos);
   CHECK(plan.find(R"(11 {"weights":"mxfp4","accum":"acc=bf16:sr","seed":1})") != std::string::npos);
   CHECK(spawn({BITSIM_CLI, "run", good.string(), "--shard", "3/3"}, dir.path / "log4").wait() == 2);
@@ -412,7 +391,7 @@ TEST_CASE("a GPT-2 safetensors checkpoint with per_layer: metrics and sqnr_per_l
 
   // Point 5 = int4 per channel in block 1 only, computed directly: block 0 is untouched.
   const auto model = bitsim::models::Gpt2Model::from_safetensors(tiny.string());
-  auto ids = bitsim::models::byte_bpe_from_tokenizer_json((tiny / "tokenizer.json").string()).encode(read(tiny / "sample.txt"));
+  auto ids = bitsim::models::byte_bpe_from_tokenizer_json((tiny / "tokenizer.json").string()).encode(read_text(tiny / "sample.txt"));
   REQUIRE(ids.size() >= 16);
   ids.resize(16);
   std::vector<bitsim::sim::TensorF> ref_blocks, blocks;
@@ -440,6 +419,6 @@ TEST_CASE("a GPT-2 safetensors checkpoint with per_layer: metrics and sqnr_per_l
   const auto plots = dir.path / "plots";
   CHECK(spawn({BITSIM_CLI, "report", (dir.path / "t1.h5").string(), "--plots", plots.string(), "--where", "weights!=none"},
               dir.path / "report.log").wait() == 0);
-  CAPTURE(read(dir.path / "report.log"));
+  CAPTURE(read_text(dir.path / "report.log"));
   CHECK(fs::exists(plots / "layer_heatmap.dat"));
 }

@@ -21,31 +21,14 @@
 #include "models/tokenizers/byte_bpe.hpp"
 #include "models/transformer/llama.hpp"
 #include "sim/quant/quant_spec.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace bitsim::experiments;
 namespace fs = std::filesystem;
+using bitsim::testing::TempDir;
+using bitsim::testing::read_text;
 
 namespace {
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bitsim-model-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 RunOptions options(const fs::path& out, int threads) {
   RunOptions o;
@@ -79,7 +62,7 @@ TEST_CASE("SmolLM2: the runner's metrics equal a direct forward pass") {
   // int4 groups of 32 in blocks 0 and 1 only, computed directly.
   const auto file = bitsim::models::GgufFile::open(gguf.string());
   const auto model = bitsim::models::LlamaModel::from_gguf(file);
-  auto ids = bitsim::models::ByteBpeTokenizer::from_gguf(file).encode(read(text));
+  auto ids = bitsim::models::ByteBpeTokenizer::from_gguf(file).encode(read_text(text));
   ids.resize(8);
   bitsim::models::LlamaSession reference(model, {});
   const auto ref = reference.forward(ids);
@@ -118,7 +101,7 @@ TEST_CASE("MiniLM: embedding metrics and per-layer SQNR equal a direct run") {
   CHECK(table.rows[1].arrays[0].first == "sqnr_per_layer");
 
   const auto model = bitsim::models::BertModel::from_directory(dir_model.string());
-  const auto sentences = bitsim::models::encoder_sentences(bitsim::models::encoder_tokenizer(dir_model.string()), read(text), 6);
+  const auto sentences = bitsim::models::encoder_sentences(bitsim::models::encoder_tokenizer(dir_model.string()), read_text(text), 6);
   REQUIRE(sentences.size() == 6);
   bitsim::models::Numerics numerics;
   numerics.quant = {{"weight.*", bitsim::sim::parse_quant_spec("int4:per_channel")}};

@@ -13,27 +13,19 @@
 
 #include "models/train/checkpoint.hpp"
 #include "models/train/corpus.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace tr = bitsim::models::train;
+using bitsim::testing::TempDir;
+using bitsim::testing::read_text;
 
 namespace {
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("bitsim_train_tokenizer_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // Runs the CLI with `args`, output to `log`; returns the exit status.
 int run_cli(const std::string& args, const fs::path& log) {
   const int status = std::system((std::string(BITSIM_CLI) + " " + args + " > " + log.string() + " 2>&1").c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
@@ -44,7 +36,7 @@ TEST_CASE("bitsim train --tokenizer bpe:V: stored in the checkpoint, restored on
   const std::string common = " train --data builtin --steps 4 --d-model 16 --layers 1 --heads 2 --seq 16 --batch 2 "
                              "--eval-windows 2 --threads 1 -o ";
   REQUIRE(run_cli(common + ck + " --tokenizer bpe:300", dir.path / "log1") == 0);
-  const std::string log = read(dir.path / "log1");
+  const std::string log = read_text(dir.path / "log1");
   CHECK(log.find("tokenizer bpe:300 (trained on the training split)") != std::string::npos);
   CHECK(log.find("bits/byte") != std::string::npos);
 
@@ -55,21 +47,21 @@ TEST_CASE("bitsim train --tokenizer bpe:V: stored in the checkpoint, restored on
   CHECK(meta.at("vocab_size") == std::to_string(corpus.vocab_size));
 
   // Resuming a finished run reads the stored tokenizer and leaves the file as it was.
-  const std::string before = read(ck);
+  const std::string before = read_text(ck);
   REQUIRE(run_cli(common + ck + " --tokenizer bpe:300 --resume", dir.path / "log2") == 0);
-  CHECK(read(dir.path / "log2").find("(from the checkpoint)") != std::string::npos);
-  CHECK(read(ck) == before);
+  CHECK(read_text(dir.path / "log2").find("(from the checkpoint)") != std::string::npos);
+  CHECK(read_text(ck) == before);
   // Another tokenizer cannot resume it; a bad name is refused with the valid forms.
   CHECK(run_cli(common + ck + " --tokenizer bpe:400 --resume", dir.path / "log3") == 2);
-  CHECK(read(dir.path / "log3").find("trained with tokenizer bpe:300") != std::string::npos);
+  CHECK(read_text(dir.path / "log3").find("trained with tokenizer bpe:300") != std::string::npos);
   CHECK(run_cli(common + ck + "x --tokenizer words", dir.path / "log4") == 2);
-  CHECK(read(dir.path / "log4").find("valid: bytes, bpe:<V>") != std::string::npos);
+  CHECK(read_text(dir.path / "log4").find("valid: bytes, bpe:<V>") != std::string::npos);
 
   // `bitsim model eval` tokenizes text with the checkpoint's BPE.
   std::ofstream(dir.path / "text.txt") << "The scale of a block is shared by its elements, and rounding picks a mark.";
   CHECK(run_cli("model eval " + ck + " --text " + (dir.path / "text.txt").string() + " --tokens 12 --weights bf16",
                dir.path / "log5") == 0);
-  CHECK(read(dir.path / "log5").find("12 tokens of") != std::string::npos);
+  CHECK(read_text(dir.path / "log5").find("12 tokens of") != std::string::npos);
 
   // The default stays bytes, with no tokenizer.json.
   const std::string bytes_ck = (dir.path / "bytes.safetensors").string();

@@ -18,25 +18,14 @@
 #include "models/train/recipe.hpp"
 #include "models/train/trainer.hpp"
 #include "sim/quant/quantize.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace bitsim::experiments;
 namespace tr = bitsim::models::train;
 namespace fs = std::filesystem;
+using bitsim::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "bitsim-training-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 // A tiny study: 2 recipes x 2 token budgets x 3 PTQ specs, 12 points, 4 trainings of
 // 4 to 8 steps of a d = 16, 1-layer GPT on the built-in text.
