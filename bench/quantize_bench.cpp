@@ -6,7 +6,9 @@
 //                  loop there is: what a hand-written bf16 cast costs).
 // Each is run on 1 thread and on all threads (oneTBB, pinned with tbb::global_control).
 // After Google Benchmark's own output, a table gives every quantize run as a ratio of the
-// memcpy and bf16_truncate runs at the same thread count. See bench/README.md.
+// memcpy and bf16_truncate runs at the same thread count. A second, smaller set times
+// float64 spans (float64 -> format -> float64, 2^24 elements, as sim/quant's scaled fake
+// quantization calls it) against a memcpy of the same float64 array. See bench/README.md.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -37,6 +39,7 @@ using bitsim::formats::RandomStream;
 using bitsim::formats::RoundingSpec;
 
 constexpr std::size_t kElements = std::size_t(1) << 26;
+constexpr std::size_t kDoubleElements = std::size_t(1) << 24;  // 128 MiB in, 128 MiB out
 const char* const kFormats[] = {"bf16", "fp16", "e4m3fn", "e5m2", "e2m1fn", "int8"};
 const char* const kRoundings[] = {"rne", "sr"};
 
@@ -48,6 +51,8 @@ struct Arrays {
   std::vector<float> unit_normal;  // N(0, 1) samples, scaled into `in` per format
   std::vector<float> in;
   std::vector<float> out;
+  std::vector<double> in_double;   // the first kDoubleElements samples, scaled in double
+  std::vector<double> out_double;
 };
 
 Arrays& arrays() {
@@ -56,6 +61,8 @@ Arrays& arrays() {
     a.unit_normal.resize(kElements);
     a.in.resize(kElements);   // value-initialised: every page is touched before timing
     a.out.resize(kElements);
+    a.in_double.resize(kDoubleElements);
+    a.out_double.resize(kDoubleElements);
     constexpr std::size_t chunk = std::size_t(1) << 20;
     tbb::parallel_for(std::size_t(0), kElements / chunk, [&](std::size_t c) {
       std::mt19937_64 gen(0x5eed0000 + c);
@@ -71,6 +78,14 @@ void fill_input(double sigma) {
   auto& a = arrays();
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, kElements), [&](const auto& r) {
     for (std::size_t i = r.begin(); i < r.end(); ++i) a.in[i] = float(a.unit_normal[i] * sigma);
+  });
+}
+
+// float64 inputs: the same samples times sigma in double, so most are not float values.
+void fill_input_double(double sigma) {
+  auto& a = arrays();
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, kDoubleElements), [&](const auto& r) {
+    for (std::size_t i = r.begin(); i < r.end(); ++i) a.in_double[i] = double(a.unit_normal[i]) * sigma * (1 + 0x1p-30);
   });
 }
 
@@ -104,6 +119,25 @@ void bench_memcpy(benchmark::State& state, int threads) {
   set_counters(state);
 }
 
+void bench_memcpy_double(benchmark::State& state, int threads) {
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  auto& a = arrays();
+  for (auto _ : state) {
+    if (threads == 1) {
+      std::memcpy(a.out_double.data(), a.in_double.data(), kDoubleElements * sizeof(double));
+    } else {
+      constexpr std::size_t piece = std::size_t(1) << 21;  // 16 MiB of doubles
+      tbb::parallel_for(std::size_t(0), kDoubleElements / piece, [&](std::size_t p) {
+        std::memcpy(a.out_double.data() + p * piece, a.in_double.data() + p * piece, piece * sizeof(double));
+      });
+    }
+    benchmark::ClobberMemory();
+  }
+  const auto elements = std::int64_t(state.iterations()) * std::int64_t(kDoubleElements);
+  state.SetItemsProcessed(elements);
+  state.SetBytesProcessed(elements * std::int64_t(2 * sizeof(double)));
+}
+
 void bench_bf16_truncate(benchmark::State& state, int threads) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   auto& a = arrays();
@@ -131,6 +165,21 @@ void bench_quantize(benchmark::State& state, const Format& format, RoundingSpec 
     benchmark::ClobberMemory();
   }
   set_counters(state);
+}
+
+void bench_quantize_double(benchmark::State& state, const Format& format, RoundingSpec rounding,
+                           int threads) {
+  fill_input_double(input_sigma(format));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  auto& a = arrays();
+  const RandomStream rng{12345, 0};
+  for (auto _ : state) {
+    format.quantize(std::span<const double>(a.in_double), std::span<double>(a.out_double), rounding, rng);
+    benchmark::ClobberMemory();
+  }
+  const auto elements = std::int64_t(state.iterations()) * std::int64_t(kDoubleElements);
+  state.SetItemsProcessed(elements);
+  state.SetBytesProcessed(elements * std::int64_t(2 * sizeof(double)));
 }
 
 // The elements/s of every run (best repetition), then each quantize run as a ratio of the
@@ -167,6 +216,23 @@ void print_ratio_table(const std::map<std::string, double>& rate, const std::vec
         const double target = std::string(mode) == "rne" ? 0.70 : 0.40;
         std::printf("%-8s %-4s %7d %9.3f %9.3f %8.2f %10.2f  %s\n", format, mode, t, r / 1e9,
                     1e9 / r, r / copy, r / trunc, r / copy >= target ? "met" : "below");
+      }
+    }
+  }
+  bool any_double = false;
+  for (const char* format : kFormats) {
+    for (const char* mode : kRoundings) {
+      for (int t : thread_counts) {
+        const double r = find(std::string("quantize_f64/") + format + "/" + mode + threads_suffix(t));
+        const double copy = find("memcpy_f64" + threads_suffix(t));
+        if (r == 0 || copy == 0) continue;
+        if (!any_double) {
+          std::printf("\nQuantize float64 -> format -> float64 (%zu elements), as ratios of a memcpy of the\n"
+                      "same float64 array at the same thread count (no target)\n", kDoubleElements);
+          std::printf("%-8s %-4s %7s %9s %9s %8s\n", "format", "mode", "threads", "Gelem/s", "ns/elem", "/memcpy");
+          any_double = true;
+        }
+        std::printf("%-8s %-4s %7d %9.3f %9.3f %8.2f\n", format, mode, t, r / 1e9, 1e9 / r, r / copy);
       }
     }
   }
@@ -215,8 +281,25 @@ int main(int argc, char** argv) {
     }
   }
   register_baselines();
+  // float64 spans: their own memcpy baseline, before and after.
+  for (int t : thread_counts) {
+    configure(benchmark::RegisterBenchmark(("memcpy_f64" + threads_suffix(t)).c_str(), bench_memcpy_double, t));
+  }
+  for (std::size_t f = 0; f < formats.size(); ++f) {
+    for (const char* mode : kRoundings) {
+      for (int t : thread_counts) {
+        const std::string name = std::string("quantize_f64/") + kFormats[f] + "/" + mode + threads_suffix(t);
+        configure(benchmark::RegisterBenchmark(name.c_str(), bench_quantize_double, std::cref(formats[f]),
+                                               bitsim::formats::parse_rounding(mode), t));
+      }
+    }
+  }
+  for (int t : thread_counts) {
+    configure(benchmark::RegisterBenchmark(("memcpy_f64" + threads_suffix(t)).c_str(), bench_memcpy_double, t));
+  }
 
-  fill_input(1.0);  // allocates and touches every array before anything is timed
+  fill_input(1.0);
+  fill_input_double(1.0);  // allocates and touches every array before anything is timed
   bitsim::bench::BestRateReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();

@@ -7,8 +7,8 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "formats/integer_rounding.hpp"
 #include "formats/philox_batch.hpp"
+#include "formats/span_kernels.hpp"
 
 namespace bitsim::formats {
 
@@ -32,84 +32,123 @@ constexpr std::size_t kGrain = std::size_t(1) << 15;
 #define BITSIM_VECTORISE_LOOP
 #endif
 
-// The span shape of float32 spans onto integer lattices in the modes integer_rounding.hpp
-// covers (int8 and the like): the round-to-integral instruction instead of the lattice core.
-struct NativeInteger {};
-
+// One element's rounding, as a small object the span loop copies once: the general core
+// for a compile-time plan shape (lattice_rounding.hpp), or one of span_kernels.hpp's
+// kernels for rne and sr. `stochastic` says whether it takes a random word.
 template <Rounding Mode, class Shape, class Real>
-BITSIM_VECTORISE_LOOP void quantize_range(const Real* in, Real* out, std::size_t begin,
-                                          std::size_t end, const LatticePlan<Real>& shared_plan,
-                                          int random_bits, RandomStream rng,
-                                          std::uint64_t index_offset) {
-  // A local copy: the compiler then knows no store to `out` changes it, so every plan
-  // field is loop-invariant.
-  const LatticePlan<Real> plan = shared_plan;
+struct CoreRounder {
+  static constexpr bool stochastic = Mode == Rounding::stochastic;
   using Bits = typename SourceTraits<Real>::Bits;
-  if constexpr (std::is_same_v<Shape, NativeInteger>) {
-    const float top = std::bit_cast<float>(plan.max_positive), bottom = -std::bit_cast<float>(plan.max_negative);
-    for (std::size_t i = begin; i < end; ++i) {
-      const std::uint32_t x = std::bit_cast<std::uint32_t>(in[i]);
-      // NaN: the plan's NaN result, signed as round_pattern signs it.
-      const float nan_result = std::bit_cast<float>(plan.nan_becomes | (x & plan.nan_input_sign));
-      out[i] = std::isnan(in[i]) ? nan_result : round_integer_value<Mode>(in[i], bottom, top);
-    }
-  } else if constexpr (Mode != Rounding::stochastic) {
-    for (std::size_t i = begin; i < end; ++i) {
-      out[i] = std::bit_cast<Real>(
-          round_pattern<Mode, Real, Shape>(std::bit_cast<Bits>(in[i]), plan));
-    }
+  LatticePlan<Real> plan;
+  int random_bits;
+  [[gnu::always_inline]] Real operator()(Real x, std::uint32_t random) const {
+    return std::bit_cast<Real>(round_pattern<Mode, Real, Shape>(std::bit_cast<Bits>(x), plan, random, random_bits));
+  }
+};
+
+template <Rounding Mode, class Real, bool PlainSpecials, bool Full = false>
+struct FloatRounder {
+  static_assert(Mode == Rounding::nearest_even || Mode == Rounding::stochastic);
+  static constexpr bool stochastic = Mode == Rounding::stochastic;
+  using Bits = typename SourceTraits<Real>::Bits;
+  FloatKernel<Real> kernel;
+  [[gnu::always_inline]] Real operator()(Real x, std::uint32_t random) const {
+    const Bits bits = std::bit_cast<Bits>(x);
+    if constexpr (stochastic) return std::bit_cast<Real>(kernel.template stochastic<PlainSpecials, Full>(bits, random));
+    else return std::bit_cast<Real>(kernel.template nearest_even<PlainSpecials>(bits));
+  }
+};
+
+template <Rounding Mode, class Real>
+struct IntegerRounder {
+  static_assert(Mode == Rounding::nearest_even || Mode == Rounding::stochastic);
+  static constexpr bool stochastic = Mode == Rounding::stochastic;
+  IntegerKernel<Real> kernel;
+  [[gnu::always_inline]] Real operator()(Real x, std::uint32_t random) const {
+    if constexpr (stochastic) return kernel.stochastic(x, random);
+    else return kernel.nearest_even(x);
+  }
+};
+
+template <class Rounder, class Real>
+BITSIM_VECTORISE_LOOP void quantize_range(const Real* in, Real* out, std::size_t begin,
+                                          std::size_t end, const Rounder& shared_rounder,
+                                          RandomStream rng, std::uint64_t index_offset) {
+  // A local copy: the compiler then knows no store to `out` changes it, so every field is
+  // loop-invariant.
+  const Rounder rounder = shared_rounder;
+  if constexpr (!Rounder::stochastic) {
+    for (std::size_t i = begin; i < end; ++i) out[i] = rounder(in[i], 0u);
   } else {
     // Draw the random words for a run of elements first (whole Philox groups, a batch of
     // counters at a time), then round the run: keeps the rounding loop free of the
     // generator so it vectorises. Element i's word is word i mod 4 of group i / 4. A run
     // is sized so that its groups (one more than kRun / 4 when it starts inside a group)
-    // fill whole batches.
+    // fill whole batches, and holds whole 16-lane vectors, so that only a task's last run
+    // takes the loop's narrower tail code.
     constexpr std::size_t kGroups = 4 * kPhiloxBatch;
-    constexpr std::size_t kRun = 4 * kGroups - 4;
+    constexpr std::size_t kRun = 4 * kGroups - 16;
+    static_assert(kRun % 16 == 0);
     static_assert(philox_padded(kRun / 4 + 1) == kGroups);
-    alignas(32) std::uint32_t words[4 * kGroups];
+    alignas(64) std::uint32_t words[4 * kGroups];
     for (std::size_t run = begin; run < end; run += kRun) {
       const std::size_t n = std::min(kRun, end - run);
       const std::uint64_t first = index_offset + run;
       const std::uint64_t first_group = first >> 2;
-      philox_groups(rng, first_group, std::size_t(((first + n + 3) >> 2) - first_group), words);
+      // (first & 3) + n, not first + n: element indices near 2^64 must not wrap the count.
+      philox_groups(rng, first_group, std::size_t(((first & 3) + n + 3) >> 2), words);
       const std::uint32_t* run_words = words + (first & 3);
-      for (std::size_t j = 0; j < n; ++j) {
-        out[run + j] = std::bit_cast<Real>(round_pattern<Mode, Real, Shape>(
-            std::bit_cast<Bits>(in[run + j]), plan, run_words[j], random_bits));
-      }
+      for (std::size_t j = 0; j < n; ++j) out[run + j] = rounder(in[run + j], run_words[j]);
     }
   }
 }
 
-template <Rounding Mode, class Shape, class Real>
-void quantize_parallel(std::span<const Real> in, std::span<Real> out, const LatticePlan<Real>& plan,
-                       int random_bits, RandomStream rng, std::uint64_t index_offset) {
+template <class Rounder, class Real>
+void quantize_parallel(std::span<const Real> in, std::span<Real> out, const Rounder& rounder,
+                       RandomStream rng, std::uint64_t index_offset) {
   if (in.size() <= kGrain) {
-    quantize_range<Mode, Shape>(in.data(), out.data(), 0, in.size(), plan, random_bits, rng,
-                                index_offset);
+    quantize_range(in.data(), out.data(), 0, in.size(), rounder, rng, index_offset);
     return;
   }
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, in.size(), kGrain),
                     [&](const tbb::blocked_range<std::size_t>& r) {
-                      quantize_range<Mode, Shape>(in.data(), out.data(), r.begin(), r.end(), plan,
-                                                  random_bits, rng, index_offset);
+                      quantize_range(in.data(), out.data(), r.begin(), r.end(), rounder, rng, index_offset);
                     });
 }
 
-// Picks the compile-time plan shape once per span (see lattice_rounding.hpp).
+// Picks the element rounding once per span: a span kernel where one serves the plan and
+// mode, else the general core with the plan's compile-time shape (lattice_rounding.hpp).
 template <Rounding Mode, class Real>
 void quantize_shaped(std::span<const Real> in, std::span<Real> out, const LatticePlan<Real>& plan,
                      int random_bits, RandomStream rng, std::uint64_t index_offset) {
-  if constexpr (std::is_same_v<Real, float> && rounds_to_integer_natively<Mode>) {
-    if (integer_plan(plan)) return quantize_parallel<Mode, NativeInteger>(in, out, plan, random_bits, rng, index_offset);
+  if constexpr (Mode == Rounding::nearest_even || Mode == Rounding::stochastic) {
+    if (IntegerKernel<Real>::fits(plan)) {
+      const IntegerRounder<Mode, Real> rounder{IntegerKernel<Real>::make(plan, random_bits)};
+      return quantize_parallel(in, out, rounder, rng, index_offset);
+    }
+    if (FloatKernel<Real>::fits(plan)) {
+      const auto kernel = FloatKernel<Real>::make(plan, random_bits);
+      const auto go = [&]<bool PlainSpecials>() {
+        // With at least as many random bits as the source has mantissa bits (float32 and
+        // sr:23..32), the cut's top bits of the word are all the adder uses.
+        constexpr int MS = SourceTraits<Real>::mantissa_bits;
+        if constexpr (Mode == Rounding::stochastic && MS <= 32) {
+          if (random_bits >= MS) {
+            return quantize_parallel(in, out, FloatRounder<Mode, Real, PlainSpecials, true>{kernel}, rng, index_offset);
+          }
+        }
+        quantize_parallel(in, out, FloatRounder<Mode, Real, PlainSpecials>{kernel}, rng, index_offset);
+      };
+      if (kernel.plain_specials()) return go.template operator()<true>();
+      return go.template operator()<false>();
+    }
   }
   if (fits_shape(plan, PlainFloat{})) {
-    quantize_parallel<Mode, PlainFloat>(in, out, plan, random_bits, rng, index_offset);
+    quantize_parallel(in, out, CoreRounder<Mode, PlainFloat, Real>{plan, random_bits}, rng, index_offset);
   } else if (fits_shape(plan, PlainSigned{})) {
-    quantize_parallel<Mode, PlainSigned>(in, out, plan, random_bits, rng, index_offset);
+    quantize_parallel(in, out, CoreRounder<Mode, PlainSigned, Real>{plan, random_bits}, rng, index_offset);
   } else {
-    quantize_parallel<Mode, AnyPlan>(in, out, plan, random_bits, rng, index_offset);
+    quantize_parallel(in, out, CoreRounder<Mode, AnyPlan, Real>{plan, random_bits}, rng, index_offset);
   }
 }
 

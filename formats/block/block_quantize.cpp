@@ -184,14 +184,33 @@ class Kernel {
     prepare_row_loops();
   }
 
-  // The row loops (block_spans.hpp: power_of_two_blocks, two_level_blocks) take runs of
-  // whole 1-D blocks of a multiple of 16 elements; their Shape is fixed per span: the
-  // element plan's (two_level), or the one most scaled plans have (power_of_two; blocks
-  // whose plan has another shape go the per-block way).
+  // The row loops (block_spans.hpp: power_of_two_blocks, two_level_blocks, divided_blocks)
+  // take runs of whole 1-D blocks of a multiple of 16 elements; their Shape is fixed per
+  // span: the element plan's (two_level, divided), or the one most scaled plans have
+  // (power_of_two; blocks whose plan has another shape go the per-block way).
   void prepare_row_loops() {
     if (g_.block_rows != 1 || g_.block_cols % block_detail::kLanes != 0) return;
     if (fast_path_ == FastPath::two_level) {
       scale_float_plan_ = make_plan<float>(f_.scale().lattice());
+      element_nearest_even_ = block_detail::nearest_even_plan(element_float_.plan);
+      scale_nearest_even_ = block_detail::nearest_even_plan(scale_float_plan_);
+      row_shape_ = element_float_.shape;
+      row_loops_ = true;
+    } else if (fast_path_ == FastPath::divided) {
+      // The scale side by side in float32 (DividedTable): scale lattices of <= 21 bits whose
+      // values are float32s, an element max and a least scale that float32 holds exactly.
+      const Lattice& scale = f_.scale().lattice();
+      const float element_max = float(f_.element_max()), min_scale = float(f_.scale().min_subnormal());
+      if (scale.precision > 21 || scale.min_quantum < -147 || scale.max_positive > 3.4028234663852886e38 ||
+          double(element_max) != f_.element_max() || double(min_scale) != f_.scale().min_subnormal()) {
+        return;
+      }
+      scale_float_plan_ = make_plan<float>(scale);
+      const LatticePlan<float>& element = element_float_.plan;
+      divided_table_ = {&element, block_detail::nearest_even_plan(element), integer_elements_,
+                        -std::bit_cast<float>(element.max_negative), std::bit_cast<float>(element.max_positive),
+                        &scale_float_plan_, block_detail::nearest_even_plan(scale_float_plan_), element_max,
+                        min_scale};
       row_shape_ = element_float_.shape;
       row_loops_ = true;
     } else if (fast_path_ == FastPath::power_of_two) {
@@ -199,10 +218,12 @@ class Kernel {
       for (const FloatPlan& p : scaled_) count[int(p.shape)] += p.usable;
       row_shape_ = PlanShape(std::max_element(count, count + 3) - count);
       for (const FloatPlan& p : scaled_) {
-        row_plans_.push_back(p.usable && p.shape == row_shape_ ? &p.plan : nullptr);
+        const bool in_loop = p.usable && p.shape == row_shape_;
+        row_plans_.push_back(in_loop ? &p.plan : nullptr);
+        row_nearest_even_.push_back(in_loop ? block_detail::nearest_even_plan(p.plan) : block_detail::NearestEvenPlan{});
       }
       row_table_ = {row_plans_.data(), f_.scale_min_exponent(), f_.scale_max_exponent(), f_.rule(),
-                    f_.element_max(), f_.element_emax()};
+                    f_.element_max(), f_.element_emax(), row_nearest_even_.data()};
       row_loops_ = true;
     }
   }
@@ -217,9 +238,15 @@ class Kernel {
         const float scale_factor = tensor_scale_ * (1.0f / float(f_.element_max()));
         const auto two_level = [&]<std::size_t Length>() {
           return block_detail::two_level_blocks<Mode, Shape, Length>(x, out, count, g_.block_cols, element_float_.plan,
-                                                                     scale_float_plan_, scale_factor, tensor_scale_);
+                                                                     scale_float_plan_, scale_factor, tensor_scale_,
+                                                                     element_nearest_even_, scale_nearest_even_);
         };
         done = g_.block_cols == 16 ? two_level.template operator()<16>() : two_level.template operator()<0>();
+      } else if (fast_path_ == FastPath::divided) {
+        const auto divided = [&]<std::size_t Length>() {
+          return block_detail::divided_blocks<Mode, Shape, Length>(x, out, count, g_.block_cols, divided_table_);
+        };
+        done = g_.block_cols == 128 ? divided.template operator()<128>() : divided.template operator()<0>();
       } else {
         const auto power_of_two = [&]<std::size_t Length>() {
           return block_detail::power_of_two_blocks<Mode, Shape, Length>(x, out, count, g_.block_cols, row_table_);
@@ -509,8 +536,12 @@ class Kernel {
   // The row loops (prepare_row_loops).
   bool row_loops_ = false;
   PlanShape row_shape_ = PlanShape::any;
-  LatticePlan<float> scale_float_plan_;                // two_level
+  LatticePlan<float> scale_float_plan_;                // two_level, divided
+  block_detail::DividedTable divided_table_;           // divided
   std::vector<const LatticePlan<float>*> row_plans_;   // power_of_two: scaled_ of row_shape_
+  std::vector<block_detail::NearestEvenPlan> row_nearest_even_;  // power_of_two: rne's shortcut per exponent
+  block_detail::NearestEvenPlan element_nearest_even_;           // two_level: rne's shortcut
+  block_detail::NearestEvenPlan scale_nearest_even_;             // two_level: the same for block scales
   block_detail::PowerOfTwoTable row_table_;
 };
 

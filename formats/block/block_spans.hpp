@@ -18,10 +18,12 @@
 // * divided_integer_span: divided_span for integer elements in nearest-even, with the
 //   quotient rounded by the vector units' round-to-integral (integer_rounding.hpp).
 //
-// power_of_two_blocks and two_level_blocks run many whole 1-D blocks of a row in one loop
-// (amax, scale, elements), each block computed exactly as scaled_span / two_level_span
-// would after the kernel's per-block preparation: the same bits, without a call, a switch
-// and a plan copy per block (which cost as much as rounding a 32-element block).
+// power_of_two_blocks, two_level_blocks and divided_blocks run many whole 1-D blocks of a
+// row in one loop (amax, scale, elements), each block computed exactly as scaled_span /
+// two_level_span / divided_span would after the kernel's per-block preparation: the same
+// bits, without a call, a switch and a plan copy per block (which cost as much as rounding
+// a 32-element block). In rne they round by nearest_even_value (the add-and-subtract
+// trick) where its conditions hold, which gives round_pattern's bits for those inputs.
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -113,6 +115,49 @@ inline bool scaled_lattice_fits(const Lattice& l, int e) {
   return l.min_quantum + e >= -149 && std::ldexp(std::max(l.max_positive, l.max_negative), e) <= 3.4028234663852886e38;
 }
 
+// Nearest-even onto a saturating float lattice L (a PlainFloat plan seen through float32)
+// by the add-and-subtract trick, about a quarter of round_pattern's instructions: with q
+// the lattice's step at |x| (2^max(E - precision, min_quantum), E = floor(log2 |x|)) and
+// M = 2^23 q, |x| < M, so |x| + M lies in [2^23 q, 2^24 q], where float32's step is q: the
+// addition rounds |x| to a multiple of q, ties to even (M / q = 2^23 is even), and taking
+// M away again is exact. Then saturation (min with max) and the sign. Needs M finite:
+// callers check |x| < limit. For |x| below float32's normal range the exponent field (0)
+// reads as E = -127, which is harmless: PlainSigned plans have min_quantum + precision
+// >= -126, so there the step is 2^min_quantum either way.
+struct NearestEvenPlan {
+  std::uint32_t binade_offset = 0;  // (23 - precision) << 23: |x|'s exponent field + this = M
+  std::uint32_t min_magic = 0;      // the pattern of 2^(min_quantum + 23), M's least value
+  std::uint32_t max = 0;            // max_positive's pattern
+  std::uint32_t zero_sign = 0;      // the sign bit where zero results keep theirs (-0), else 0
+  std::uint32_t limit = 0;          // |x| patterns below this keep M finite
+  bool usable = false;
+};
+
+inline NearestEvenPlan nearest_even_plan(const LatticePlan<float>& p) {
+  NearestEvenPlan n;
+  // Saturating (overflow gives max in every mode), at most 22 bits of precision (so that
+  // 2^23 q > |x| in every binade), the finest step within float32's.
+  if (!fits_shape(p, PlainFloat{}) || p.precision > 22 || p.overflow_positive != p.max_positive ||
+      p.min_quantum < -149) {
+    return n;
+  }
+  n.binade_offset = std::uint32_t(23 - p.precision) << 23;
+  n.min_magic = std::uint32_t(p.min_quantum + 23 + 127) << 23;
+  n.max = p.max_positive;
+  n.zero_sign = p.zero_sign;
+  n.limit = std::uint32_t(232 + p.precision) << 23;  // E <= 104 + precision: M <= 2^127
+  n.usable = true;
+  return n;
+}
+
+[[gnu::always_inline]] inline float nearest_even_value(float x, const NearestEvenPlan& p) {
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+  const std::uint32_t a = bits & 0x7fffffffu, sign = bits & 0x80000000u;
+  const float magic = std::bit_cast<float>(std::max((a & 0x7f800000u) + p.binade_offset, p.min_magic));
+  const std::uint32_t r = std::min(std::bit_cast<std::uint32_t>((std::bit_cast<float>(a) + magic) - magic), p.max);
+  return std::bit_cast<float>(r | (r == 0 ? sign & p.zero_sign : sign));
+}
+
 // out[i] = element(x[i]) for i < n, in chunks of 16 lanes: a block's run is short (16,
 // 32), and a plain loop over it gets peeled and versioned until little is left for the
 // vector body; a chunk of constant length vectorises whole. The tail (n % 16) goes through
@@ -202,12 +247,69 @@ struct PowerOfTwoTable {
   ScaleRule rule = ScaleRule::floor;
   double element_max = 0;
   int element_emax = 0;
+  const NearestEvenPlan* nearest_even = nullptr;  // per exponent as plans (rne's shortcut), or null
 };
 
 // The row loops work in groups of kGroup blocks: first every block's scale (independent
 // short chains: amax, its reduction, the scale), then every block's elements. Taken one
 // block at a time, each block's elements would wait on its scale's chain of latencies.
 constexpr std::size_t kGroup = 16;
+
+// Asks for x[0, n) ahead of use, one request per 64-byte line. power_of_two_blocks asks for
+// the next group while it rounds this one: at one thread the hardware prefetchers alone
+// left its loop waiting on memory (2^26 elements: 0.41-0.53 of memcpy without, 0.59-0.70
+// with, on the shared 2-core machine; the other row loops showed no gain).
+inline void prefetch(const float* x, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += kLanes) __builtin_prefetch(x + i, 0, 0);
+}
+
+// amax[k] = amax_pattern of block k < n (n <= kGroup) of `len` elements (a multiple of
+// kLanes) laid end to end from x; amax[k] = 0 for k >= n. With AVX-512 the 16 blocks'
+// lane-wise maxima are folded into one vector together (a transposing reduction: 15
+// shuffle pairs for 16 blocks instead of 4 per block; zero-masked forms with
+// every lane selected, as in amax_pattern).
+template <std::size_t BlockLength>
+[[gnu::always_inline]] inline void group_amax(const float* x, std::size_t runtime_length, std::size_t n,
+                                              std::uint32_t* amax) {
+  const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
+#if defined(__AVX512F__)
+  constexpr __mmask16 all = 0xffff;
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  __m512i v[kGroup];
+  for (std::size_t k = 0; k < kGroup; ++k) {
+    __m512i m = _mm512_setzero_si512();
+    if (k < n) {
+      for (std::size_t i = 0; i < len; i += kLanes) {
+        m = _mm512_maskz_max_epu32(all, m, _mm512_and_si512(_mm512_loadu_si512(x + k * len + i), magnitude));
+      }
+    }
+    v[k] = m;
+  }
+  // Halves: blocks 2i and 2i+1 share a vector, 8 lanes each (256-bit halves).
+  for (std::size_t i = 0; i < 8; ++i) {
+    v[i] = _mm512_maskz_max_epu32(all, _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0x44),
+                                  _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0xee));
+  }
+  // Quarters: blocks 4i .. 4i+3, one per 128-bit lane, 4 lanes each.
+  for (std::size_t i = 0; i < 4; ++i) {
+    v[i] = _mm512_maskz_max_epu32(all, _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0x88),
+                                  _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0xdd));
+  }
+  // Pairs of lanes: 128-bit lane j holds blocks 8i + j and 8i + 4 + j, 2 lanes each.
+  for (std::size_t i = 0; i < 2; ++i) {
+    v[i] = _mm512_maskz_max_epu32(all, _mm512_maskz_unpacklo_epi64(0xff, v[2 * i], v[2 * i + 1]),
+                                  _mm512_maskz_unpackhi_epi64(0xff, v[2 * i], v[2 * i + 1]));
+  }
+  // Single lanes: element 4j + m holds block j + 4m; a permutation puts block k at k.
+  const __m512 a = _mm512_castsi512_ps(v[0]), b = _mm512_castsi512_ps(v[1]);
+  const __m512i folded = _mm512_maskz_max_epu32(all, _mm512_castps_si512(_mm512_maskz_shuffle_ps(all, a, b, 0x88)),
+                                                _mm512_castps_si512(_mm512_maskz_shuffle_ps(all, a, b, 0xdd)));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  _mm512_storeu_si512(amax, _mm512_maskz_permutexvar_epi32(all, order, folded));
+#else
+  for (std::size_t k = 0; k < kGroup; ++k) amax[k] = k < n ? amax_pattern(x + k * len, len) : 0;
+#endif
+}
 
 // Blocks b < blocks of `len` elements each (a multiple of kLanes), laid end to end from x;
 // BlockLength: the length as a constant (the common 16 and 32: loops unrolled whole), or 0.
@@ -217,22 +319,40 @@ template <Rounding Mode, class Shape, std::size_t BlockLength>
 BITSIM_BLOCK_LOOP std::size_t power_of_two_blocks(const float* x, float* __restrict out, std::size_t blocks,
                                                   std::size_t runtime_length, const PowerOfTwoTable& t) {
   const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
+  constexpr bool shortcut = Mode == Rounding::nearest_even && Shape::plain_float;
   for (std::size_t first = 0; first < blocks; first += kGroup) {
     const std::size_t n = std::min(kGroup, blocks - first);
     const LatticePlan<float>* plans[kGroup];
+    const NearestEvenPlan* nearest[kGroup];  // rne's shortcut where it applies, else null
+    prefetch(x + (first + n) * len, std::min(kGroup, blocks - first - n) * len);
+    std::uint32_t amax[kGroup];
+    group_amax<BlockLength>(x + first * len, len, n, amax);
     std::size_t covered = 0;
     for (; covered < n; ++covered) {
-      const std::uint32_t amax_bits = amax_pattern(x + (first + covered) * len, len);
+      const std::uint32_t amax_bits = amax[covered];
       if (amax_bits - 1 >= 0x7f800000u - 1) break;  // 0 (all zero), or Inf/NaN
       const int e = std::clamp(power_of_two_exponent(t.rule, std::bit_cast<float>(amax_bits), t.element_max,
                                                      t.element_emax),
                                t.min_exponent, t.max_exponent);
       plans[covered] = t.plans[e - t.min_exponent];
       if (!plans[covered]) break;
+      if constexpr (shortcut) {
+        const NearestEvenPlan* ne = t.nearest_even ? &t.nearest_even[e - t.min_exponent] : nullptr;
+        nearest[covered] = ne && ne->usable && amax_bits < ne->limit ? ne : nullptr;
+      }
     }
     for (std::size_t k = 0; k < covered; ++k) {
       const float* xb = x + (first + k) * len;
       float* ob = out + (first + k) * len;
+      if constexpr (shortcut) {
+        if (nearest[k]) {
+          const NearestEvenPlan ne = *nearest[k];
+          for (std::size_t i = 0; i < len; i += kLanes) {
+            for (std::size_t j = 0; j < kLanes; ++j) ob[i + j] = nearest_even_value(xb[i + j], ne);
+          }
+          continue;
+        }
+      }
       const LatticePlan<float> plan = *plans[k];  // a local copy: see scaled_span
       for (std::size_t i = 0; i < len; i += kLanes) {
         for (std::size_t j = 0; j < kLanes; ++j) {
@@ -245,6 +365,21 @@ BITSIM_BLOCK_LOOP std::size_t power_of_two_blocks(const float* x, float* __restr
   return blocks;
 }
 
+// A group's block scales: v[k] (>= 0, not NaN) rounded to nearest-even onto the scale
+// lattice, by rne's shortcut where it holds for every lane (else by the lattice core).
+[[gnu::always_inline]] inline void round_scales(const float* v, float* scale, const LatticePlan<float>& plan,
+                                                const NearestEvenPlan& nearest_even) {
+  std::uint32_t top = 0;
+  for (std::size_t k = 0; k < kGroup; ++k) top = std::max(top, std::bit_cast<std::uint32_t>(v[k]));
+  if (nearest_even.usable && top < nearest_even.limit) {
+    for (std::size_t k = 0; k < kGroup; ++k) scale[k] = nearest_even_value(v[k], nearest_even);
+    return;
+  }
+  for (std::size_t k = 0; k < kGroup; ++k) {
+    scale[k] = std::bit_cast<float>(round_pattern<Rounding::nearest_even, float>(std::bit_cast<std::uint32_t>(v[k]), plan));
+  }
+}
+
 // NVFP4's float32 steps for whole blocks: per block the scale stored = round(amax *
 // scale_factor) onto the scale format (scale_plan, nearest-even: for a float32 value
 // exactly what the scale format's encoding gives) and factor = tensor_scale / stored, then
@@ -253,33 +388,120 @@ template <Rounding Mode, class Shape, std::size_t BlockLength>
 BITSIM_BLOCK_LOOP std::size_t two_level_blocks(const float* x, float* __restrict out, std::size_t blocks,
                                                std::size_t runtime_length, const LatticePlan<float>& element_plan,
                                                const LatticePlan<float>& scale_plan, float scale_factor,
-                                               float tensor_scale) {
+                                               float tensor_scale, const NearestEvenPlan& nearest_even,
+                                               const NearestEvenPlan& scale_nearest_even) {
   const LatticePlan<float> plan = element_plan, scale = scale_plan;  // local copies: see scaled_span
   const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
   for (std::size_t first = 0; first < blocks; first += kGroup) {
     const std::size_t n = std::min(kGroup, blocks - first);
     float amax[kGroup] = {}, stored[kGroup], factor[kGroup];
+    std::uint32_t amax_bits[kGroup];
+    group_amax<BlockLength>(x + first * len, len, n, amax_bits);
     std::size_t covered = 0;
     for (; covered < n; ++covered) {
-      const std::uint32_t amax_bits = amax_pattern(x + (first + covered) * len, len);
-      if (amax_bits >= 0x7f800000u) break;
-      amax[covered] = std::bit_cast<float>(amax_bits);
+      if (amax_bits[covered] >= 0x7f800000u) break;
+      amax[covered] = std::bit_cast<float>(amax_bits[covered]);
     }
     // The group's scales side by side (lanes past `covered` compute unused values).
-    for (std::size_t k = 0; k < kGroup; ++k) {
-      stored[k] = std::bit_cast<float>(round_pattern<Rounding::nearest_even, float>(
-          std::bit_cast<std::uint32_t>(amax[k] * scale_factor), scale));
-      factor[k] = stored[k] == 0 ? 0.0f : tensor_scale / stored[k];
-    }
+    float unrounded[kGroup];
+    for (std::size_t k = 0; k < kGroup; ++k) unrounded[k] = amax[k] * scale_factor;
+    round_scales(unrounded, stored, scale, scale_nearest_even);
+    for (std::size_t k = 0; k < kGroup; ++k) factor[k] = stored[k] == 0 ? 0.0f : tensor_scale / stored[k];
     for (std::size_t k = 0; k < covered; ++k) {
       const float* xb = x + (first + k) * len;
       float* ob = out + (first + k) * len;
       const float f = factor[k], s = stored[k];
+      if constexpr (Mode == Rounding::nearest_even && Shape::plain_float) {
+        // rne's shortcut where every y = x * f stays below its limit (|y| <= amax * f:
+        // float32 products are monotonic; a NaN or Inf product fails the test).
+        if (nearest_even.usable && std::bit_cast<std::uint32_t>(amax[k] * f) < nearest_even.limit) {
+          const NearestEvenPlan ne = nearest_even;
+          for (std::size_t i = 0; i < len; i += kLanes) {
+            for (std::size_t j = 0; j < kLanes; ++j) ob[i + j] = (nearest_even_value(xb[i + j] * f, ne) * s) / tensor_scale;
+          }
+          continue;
+        }
+      }
       for (std::size_t i = 0; i < len; i += kLanes) {
         for (std::size_t j = 0; j < kLanes; ++j) {
           const float q = std::bit_cast<float>(
               round_pattern<Mode, float, Shape>(std::bit_cast<std::uint32_t>(xb[i + j] * f), plan));
           ob[i + j] = (q * s) / tensor_scale;
+        }
+      }
+    }
+    if (covered < n) return first + covered;
+  }
+  return blocks;
+}
+
+
+// What divided_blocks needs: the element plan (the loop's shape) with rne's shortcuts, and
+// the scale's rounding: s = round(amax / element_max) onto the scale lattice (nearest-even,
+// from the quotient rounded to odd in float32: exact for scale lattices of <= 21 bits whose
+// finest step is at least 2^-147), min_scale where that is 0.
+struct DividedTable {
+  const LatticePlan<float>* element = nullptr;
+  NearestEvenPlan element_nearest_even;  // rne's shortcut for minifloat elements
+  bool integer = false;                  // integer elements: rne by round_integer_value
+  float bottom = 0, top = 0;             // integer: -max_negative, max_positive
+  const LatticePlan<float>* scale = nullptr;
+  NearestEvenPlan scale_nearest_even;
+  float element_max = 0;
+  float min_scale = 0;
+};
+
+// Group INT and the other non-power-of-two `amax` scales, whole 1-D blocks at a time as
+// power_of_two_blocks does: every block of the group's scale side by side, then the
+// elements as divided_span / divided_integer_span would. Returns the first block not done
+// (its amax is 0 or Inf/NaN), or `blocks`.
+template <Rounding Mode, class Shape, std::size_t BlockLength>
+BITSIM_BLOCK_LOOP std::size_t divided_blocks(const float* x, float* __restrict out, std::size_t blocks,
+                                             std::size_t runtime_length, const DividedTable& t) {
+  const LatticePlan<float> plan = *t.element, scale_plan = *t.scale;  // local copies: see scaled_span
+  const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
+  for (std::size_t first = 0; first < blocks; first += kGroup) {
+    const std::size_t n = std::min(kGroup, blocks - first);
+    std::uint32_t amax_bits[kGroup];
+    group_amax<BlockLength>(x + first * len, len, n, amax_bits);
+    float amax[kGroup] = {}, scale[kGroup];
+    std::size_t covered = 0;
+    for (; covered < n; ++covered) {
+      if (amax_bits[covered] - 1 >= 0x7f800000u - 1) break;  // 0 (all zero), or Inf/NaN
+      amax[covered] = std::bit_cast<float>(amax_bits[covered]);
+    }
+    float quotient[kGroup];  // (lanes past `covered` compute unused values)
+    for (std::size_t k = 0; k < kGroup; ++k) quotient[k] = quotient_to_odd_float(amax[k], t.element_max);
+    round_scales(quotient, scale, scale_plan, t.scale_nearest_even);
+    for (std::size_t k = 0; k < kGroup; ++k) scale[k] = scale[k] > 0 ? scale[k] : t.min_scale;
+    for (std::size_t k = 0; k < covered; ++k) {
+      const float* xb = x + (first + k) * len;
+      float* ob = out + (first + k) * len;
+      const float s = scale[k];
+      if constexpr (Mode == Rounding::nearest_even) {
+        if (t.integer) {
+          for (std::size_t i = 0; i < len; i += kLanes) {
+            for (std::size_t j = 0; j < kLanes; ++j) {
+              ob[i + j] = round_integer_value<Mode>(quotient_to_odd_float(xb[i + j], s), t.bottom, t.top) * s;
+            }
+          }
+          continue;
+        }
+        if constexpr (Shape::plain_float) {
+          // Quotients rounded to odd are monotonic in x: all of them are at most amax's.
+          const NearestEvenPlan ne = t.element_nearest_even;
+          if (ne.usable && std::bit_cast<std::uint32_t>(quotient_to_odd_float(amax[k], s)) < ne.limit) {
+            for (std::size_t i = 0; i < len; i += kLanes) {
+              for (std::size_t j = 0; j < kLanes; ++j) ob[i + j] = nearest_even_value(quotient_to_odd_float(xb[i + j], s), ne) * s;
+            }
+            continue;
+          }
+        }
+      }
+      for (std::size_t i = 0; i < len; i += kLanes) {
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          ob[i + j] = std::bit_cast<float>(round_pattern<Mode, float, Shape>(
+                          std::bit_cast<std::uint32_t>(quotient_to_odd_float(xb[i + j], s)), plan)) * s;
         }
       }
     }
