@@ -10,6 +10,9 @@
 # (d = 64, 2 layers, 4 heads: 100K); both seq 64, batch 8. THREADS limits PyTorch
 # (torch.set_num_threads), bitsim (--threads) and OpenBLAS (OPENBLAS_NUM_THREADS) alike.
 # RECIPES="fp32 nvfp4" limits the bitsim recipes (default: fp32 bf16 fp8 mxfp8 nvfp4).
+# GELUS="tanh tanh_f32" (the default) runs each fp32 row with bitsim's float64 GELU (the
+# default numerics) and with the float32 one (--gelu tanh_f32, PyTorch's fp32 numerics);
+# the other recipes use the default GELU.
 #
 # Needs the Austen corpus (scripts/fetch-models.sh) and Debian's python3-torch.
 set -euo pipefail
@@ -38,7 +41,7 @@ torch_rate() {
 # bitsim's cumulative tokens/s at the row printed 10 steps before the end (before the
 # final evaluation), from its progress table.
 bitsim_rate() {
-  "$build/bitsim" train --recipe "$1" --accum "$2" --steps "$steps" "${shape[@]}" --lr 3e-3 --warmup 10 \
+  "$build/bitsim" train --recipe "$1" --accum "$2" --gelu "$3" --steps "$steps" "${shape[@]}" --lr 3e-3 --warmup 10 \
     --threads "$threads" --seed 1 --print-every 10 --eval-every 100000 --data "$data" -o "$tmp/ckpt.safetensors" |
     awk -v stop=$((steps - 10)) '$1 == stop {print $7}'
 }
@@ -46,13 +49,18 @@ bitsim_rate() {
 torch_fp32=$(torch_rate fp32)
 torch_bf16=$(torch_rate bf16)
 printf "GPT %s (%s), %s steps, %s thread(s)\n\n" "$size" "${shape[*]}" "$steps" "$threads"
-printf "%-34s %10s %14s\n" "run" "tokens/s" "PyTorch fp32 / run"
-printf "%-34s %10s %14s\n" "pytorch fp32" "$torch_fp32" "1.00"
-printf "%-34s %10s %14.2f\n" "pytorch bf16 (cast emulation)" "$torch_bf16" "$(echo "$torch_fp32 / $torch_bf16" | bc -l)"
+printf "%-40s %10s %14s\n" "run" "tokens/s" "PyTorch fp32 / run"
+printf "%-40s %10s %14s\n" "pytorch fp32" "$torch_fp32" "1.00"
+printf "%-40s %10s %14.2f\n" "pytorch bf16 (cast emulation)" "$torch_bf16" "$(echo "$torch_fp32 / $torch_bf16" | bc -l)"
 for recipe in ${RECIPES:-fp32 bf16 fp8 mxfp8 nvfp4}; do
+  gelus=tanh
+  [ "$recipe" = fp32 ] && gelus=${GELUS:-tanh tanh_f32}
   for accum in order=blas default; do
-    [ "$accum" = default ] && label="sequential" || label="blas"
-    rate=$(bitsim_rate "$recipe" "$( [ "$accum" = default ] && echo order=seq || echo "$accum")")
-    printf "%-34s %10s %14.2f\n" "bitsim $recipe ($label)" "$rate" "$(echo "$torch_fp32 / $rate" | bc -l)"
+    for gelu in $gelus; do
+      [ "$accum" = default ] && label="sequential" || label="blas"
+      [ "$gelu" = tanh ] || label="$label, gelu $gelu"
+      rate=$(bitsim_rate "$recipe" "$( [ "$accum" = default ] && echo order=seq || echo "$accum")" "$gelu")
+      printf "%-40s %10s %14.2f\n" "bitsim $recipe ($label)" "$rate" "$(echo "$torch_fp32 / $rate" | bc -l)"
+    done
   done
 done

@@ -40,6 +40,7 @@ extern "C" void request_stop(int) { g_stop = true; }
 struct TrainArgs {
   std::string recipe = "fp32", optimizer = "adamw", schedule = "cosine", master = "fp32", master_rounding = "rne";
   std::string data, output, log, accum, file, h5, tokenizer = "bytes";
+  std::string gelu = "tanh";
   std::int64_t steps = 200, warmup = 20, eval_every = 50, print_every = 10;
   std::int64_t d_model = 64, layers = 2, heads = 4, seq = 64, batch = 8, eval_windows = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.1, clip = 1.0, loss_scale = 1.0;
@@ -66,6 +67,7 @@ tr::TrainConfig make_config(const TrainArgs& a, const tr::Corpus& corpus) {
   c.model.layers = a.layers;
   c.model.heads = a.heads;
   c.model.context = a.seq;
+  c.model.gelu = tr::parse_gelu(a.gelu);
   c.model.validate();
   c.recipe = tr::Recipe::preset(a.recipe);
   if (!a.accum.empty()) c.recipe.set_accumulation(sim::AccumSpec::parse(a.accum));
@@ -299,6 +301,9 @@ void add_train_command(CLI::App& app) {
                   "AccumSpec of every GEMM (sim/gemm/accum_spec.hpp), e.g. order=blas (fast, not bit-defined), "
                   "acc=bf16 (default: fp32, sequential, bit-defined)");
   cmd->add_option("--steps", a->steps, "optimizer steps")->capture_default_str();
+  cmd->add_option("--gelu", a->gelu,
+                  "tanh (float64 formula, the default) | tanh_f32 (float32 operations as PyTorch's fp32 kernel, faster)")
+      ->capture_default_str();
   cmd->add_option("--d-model", a->d_model, "model width")->capture_default_str();
   cmd->add_option("--layers", a->layers, "transformer blocks")->capture_default_str();
   cmd->add_option("--heads", a->heads, "attention heads (divide d-model)")->capture_default_str();

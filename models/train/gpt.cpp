@@ -27,10 +27,12 @@ using sim::Shape;
 enum Slot : Index { ln1_g, ln1_b, attn_w, attn_b, proj_w, proj_b, ln2_g, ln2_b, fc_w, fc_b, fc2_w, fc2_b, kSlots };
 constexpr Index kFirstLayer = 2;  // after wte, wpe
 
-TensorF add(const TensorF& a, const TensorF& b) {
-  TensorF out(a.shape());
-  for (Index i = 0; i < a.numel(); ++i) out.data()[i] = a.data()[i] + b.data()[i];
-  return out;
+// sum[i] += a[i] in place (float addition commutes: the bits of a[i] + sum[i]); returns sum.
+TensorF add_into(TensorF sum, const TensorF& a) {
+  float* s = sum.data();
+  const float* x = a.data();
+  for (Index i = 0; i < sum.numel(); ++i) s[i] += x[i];
+  return sum;
 }
 
 void accumulate(TensorF& into, const TensorF& g) {
@@ -100,12 +102,29 @@ TensorF normal_tensor(Shape shape, double stddev, std::uint64_t seed, std::uint6
 
 }  // namespace
 
+sim::GeluApprox parse_gelu(const std::string& name) {
+  if (name == "tanh") return sim::GeluApprox::tanh;
+  if (name == "tanh_f32") return sim::GeluApprox::tanh_f32;
+  throw std::invalid_argument("unknown gelu '" + name + "'; valid: tanh (float64, the default), tanh_f32 (float32)");
+}
+
+std::string gelu_name(sim::GeluApprox gelu) {
+  switch (gelu) {
+    case sim::GeluApprox::tanh: return "tanh";
+    case sim::GeluApprox::tanh_f32: return "tanh_f32";
+    case sim::GeluApprox::erf: break;
+  }
+  return "erf";
+}
+
 void GptConfig::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument("GPT config: " + what);
   };
   require(vocab > 0 && context > 0 && d_model > 0 && layers >= 0 && heads > 0,
           "vocab, context, d_model and heads must be positive and layers >= 0");
+  require(gelu == sim::GeluApprox::tanh || gelu == sim::GeluApprox::tanh_f32,
+          "gelu must be tanh (float64) or tanh_f32 (float32)");
   require(d_model % heads == 0, "d_model (" + std::to_string(d_model) + ") must be a multiple of heads (" +
                                     std::to_string(heads) + ")");
 }
@@ -190,7 +209,9 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
   // ---- forward, keeping what the backward needs ----
   struct LayerCache {
     TensorF x, a1, qkv, att, x1, a2, f, g;
+    sim::GeluSaved gelu;  // the forward's tanh values, reused by the backward
     std::array<TensorF, 3> heads;  // q, k, v [batch * H, T, hd]
+    std::array<sim::LinearQuantized, 4> quantized;  // qkv, proj, fc, fc2: operands the backward reuses
   };
   std::vector<LayerCache> cache(static_cast<std::size_t>(L));
   TensorF x = sim::add_positions(sim::embedding(wte.value, inputs).reshaped({batch, T, D}), wpe.value.slice(0, 0, T))
@@ -201,20 +222,22 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     c.x = x;
     c.a1 = sim::layer_norm(x, P(l, ln1_g).value, P(l, ln1_b).value);
     c.qkv = sim::linear_forward(c.a1, P(l, attn_w).value, P(l, attn_b).value,
-                                spec_of(spec, l, 0, c.a1, P(l, attn_w).value, nullptr, backward));
+                                spec_of(spec, l, 0, c.a1, P(l, attn_w).value, nullptr, backward), &c.quantized[0]);
     c.att = TensorF({BT, D});
     c.heads = {split_heads(c.qkv, batch, T, H, hd, 0), split_heads(c.qkv, batch, T, H, hd, D),
                split_heads(c.qkv, batch, T, H, hd, 2 * D)};
     const auto& [q, k, v] = c.heads;
     merge_heads(sim::attention(q, k, v, causal), c.att, batch, H, 0);
-    c.x1 = add(x, sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value,
-                                      spec_of(spec, l, 1, c.att, P(l, proj_w).value, nullptr, backward)));
+    c.x1 = add_into(sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value,
+                                      spec_of(spec, l, 1, c.att, P(l, proj_w).value, nullptr, backward), &c.quantized[1]),
+                    x);
     c.a2 = sim::layer_norm(c.x1, P(l, ln2_g).value, P(l, ln2_b).value);
     c.f = sim::linear_forward(c.a2, P(l, fc_w).value, P(l, fc_b).value,
-                              spec_of(spec, l, 2, c.a2, P(l, fc_w).value, nullptr, backward));
-    c.g = sim::gelu(c.f, sim::GeluApprox::tanh);
-    x = add(c.x1, sim::linear_forward(c.g, P(l, fc2_w).value, P(l, fc2_b).value,
-                                      spec_of(spec, l, 3, c.g, P(l, fc2_w).value, nullptr, backward)));
+                              spec_of(spec, l, 2, c.a2, P(l, fc_w).value, nullptr, backward), &c.quantized[2]);
+    c.g = sim::gelu(c.f, config_.gelu, {}, &c.gelu);
+    x = add_into(sim::linear_forward(c.g, P(l, fc2_w).value, P(l, fc2_b).value,
+                                      spec_of(spec, l, 3, c.g, P(l, fc2_w).value, nullptr, backward), &c.quantized[3]),
+                 c.x1);
   }
   const TensorF hf = sim::layer_norm(x, lnf_g.value, lnf_b.value);
   const TensorF logits = sim::linear_forward(hf, wte.value, std::nullopt, recipe.head);
@@ -222,7 +245,9 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
   if (!backward) return ce.loss;
 
   // ---- backward ----
-  for (auto& p : params_) p.grad = TensorF(p.value.shape());
+  // Every gradient is assigned below; only the tied embedding's accumulates (from zero).
+  wte.grad = TensorF(wte.value.shape());
+  wpe.grad = TensorF(wpe.value.shape());
   const auto head = sim::linear_backward(hf, wte.value, ce.dlogits, false, recipe.head);
   accumulate(wte.grad, head.dw);
   auto lnf = sim::layer_norm_backward(x, lnf_g.value, head.dx);
@@ -238,19 +263,19 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     };
     // MLP: x2 = x1 + fc2(gelu(fc(ln2(x1))))
     const auto g2 = sim::linear_backward(c.g, P(l, fc2_w).value, dx, true,
-                                         spec_of(spec, l, 3, c.g, P(l, fc2_w).value, &dx, true));
+                                         spec_of(spec, l, 3, c.g, P(l, fc2_w).value, &dx, true), true, &c.quantized[3]);
     set(fc2_w, fc2_b, g2);
-    const TensorF df = sim::gelu_backward(c.f, g2.dx, sim::GeluApprox::tanh);
+    const TensorF df = sim::gelu_backward(c.f, g2.dx, config_.gelu, &c.gelu);
     const auto g1 = sim::linear_backward(c.a2, P(l, fc_w).value, df, true,
-                                         spec_of(spec, l, 2, c.a2, P(l, fc_w).value, &df, true));
+                                         spec_of(spec, l, 2, c.a2, P(l, fc_w).value, &df, true), true, &c.quantized[2]);
     set(fc_w, fc_b, g1);
     const auto n2 = sim::layer_norm_backward(c.x1, P(l, ln2_g).value, g1.dx);
     P(l, ln2_g).grad = n2.dgamma;
     P(l, ln2_b).grad = n2.dbeta;
-    const TensorF dx1 = add(dx, n2.dx);
+    const TensorF dx1 = add_into(n2.dx, dx);
     // Attention: x1 = x + proj(attn(ln1(x)))
     const auto gp = sim::linear_backward(c.att, P(l, proj_w).value, dx1, true,
-                                         spec_of(spec, l, 1, c.att, P(l, proj_w).value, &dx1, true));
+                                         spec_of(spec, l, 1, c.att, P(l, proj_w).value, &dx1, true), true, &c.quantized[1]);
     set(proj_w, proj_b, gp);
     TensorF dqkv({BT, 3 * D});
     const auto& [q, k, v] = c.heads;
@@ -259,12 +284,12 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     merge_heads(ga.dk, dqkv, batch, H, D);
     merge_heads(ga.dv, dqkv, batch, H, 2 * D);
     const auto gq = sim::linear_backward(c.a1, P(l, attn_w).value, dqkv, true,
-                                         spec_of(spec, l, 0, c.a1, P(l, attn_w).value, &dqkv, true));
+                                         spec_of(spec, l, 0, c.a1, P(l, attn_w).value, &dqkv, true), true, &c.quantized[0]);
     set(attn_w, attn_b, gq);
     const auto n1 = sim::layer_norm_backward(c.x, P(l, ln1_g).value, gq.dx);
     P(l, ln1_g).grad = n1.dgamma;
     P(l, ln1_b).grad = n1.dbeta;
-    dx = add(dx1, n1.dx);
+    dx = add_into(n1.dx, dx1);
   }
   accumulate(wte.grad, sim::embedding_backward<float>(inputs, dx, config_.vocab));
   const TensorF dpos = sim::positions_backward(dx.reshaped({batch, T, D}), T, 0);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/train/recipe.hpp"
+#include "sim/kernels/activations.hpp"
 #include "sim/tensor.hpp"
 
 namespace bitsim::models::train {
@@ -25,11 +26,20 @@ struct GptConfig {
   Index d_model = 64;
   Index layers = 2;
   Index heads = 4;
+  // The MLP's GELU numerics (sim/kernels/activations.hpp): tanh, the float64 formula (the
+  // default, what every committed result used), or tanh_f32, float32 operations as
+  // PyTorch's fp32 kernel (faster; losses agree to ~1e-5, models/train/README.md).
+  // Not stored in checkpoints' weights: a run's describe() line records it.
+  sim::GeluApprox gelu = sim::GeluApprox::tanh;
 
   void validate() const;  // throws std::invalid_argument
   // Parameters outside the embeddings (what scaling laws call N).
   Index non_embedding_parameters() const { return layers * (12 * d_model * d_model + 13 * d_model) + 2 * d_model; }
 };
+
+// "tanh" | "tanh_f32" (GptConfig::gelu); throws std::invalid_argument naming the choices.
+sim::GeluApprox parse_gelu(const std::string& name);
+std::string gelu_name(sim::GeluApprox gelu);
 
 struct Parameter {
   std::string name;  // Hugging Face GPT-2 name, e.g. "h.0.attn.c_attn.weight"

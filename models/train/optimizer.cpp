@@ -1,9 +1,13 @@
 #include "models/train/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
 #include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 namespace bitsim::models::train {
 
@@ -116,28 +120,37 @@ Optimizer::StepInfo Optimizer::step(Gpt& model, std::int64_t step, std::int64_t 
   const double bc1 = 1.0 - std::pow(spec_.beta1, t), bc2 = 1.0 - std::pow(spec_.beta2, t);
   const formats::RandomStream rng{master_.seed, static_cast<std::uint64_t>(step)};
   std::uint64_t element = 0;
-  std::vector<double> next;
+  constexpr Index kChunk = 4096;  // elements per parallel task; each element's update is independent
   for (std::size_t i = 0; i < params.size(); ++i) {
     auto& p = params[i];
     const Index n = p.value.numel();
-    next.resize(static_cast<std::size_t>(n));
-    // The float64 updates first, then the rounding of the new weights; per element the
-    // operations are those of one loop.
     const float* g = p.grad.data();
     float* w = p.value.data();
     float* m = m_[i].data();
-    double* out = next.data();
+    float* v = spec_.kind == OptimizerKind::adamw ? v_[i].data() : nullptr;
     const double decay = p.decay ? spec_.weight_decay : 0.0, lr = info.lr;
-    if (spec_.kind == OptimizerKind::adamw)
-      adamw_update(n, g, w, m, v_[i].data(), out, g_factor, spec_.beta1, spec_.beta2, spec_.eps, bc1, bc2, decay, lr);
-    else
-      sgd_update(n, g, w, m, out, g_factor, spec_.momentum, decay, lr);
-    if (master_.format) {
-      for (Index j = 0; j < n; ++j)
-        w[j] = static_cast<float>(master_.format->round(out[j], master_.rounding, rng, element + j));
-    } else {
-      for (Index j = 0; j < n; ++j) w[j] = static_cast<float>(out[j]);
-    }
+    const std::uint64_t first = element;
+    // Per chunk the float64 updates first, then the rounding of the new weights; per element
+    // the operations are those of one loop, so neither the chunking nor the thread count
+    // changes a bit.
+    tbb::parallel_for(tbb::blocked_range<Index>(0, (n + kChunk - 1) / kChunk), [&](const tbb::blocked_range<Index>& r) {
+      std::vector<double> next(static_cast<std::size_t>(std::min(n, kChunk)));
+      for (Index c = r.begin(); c != r.end(); ++c) {
+        const Index b = c * kChunk, len = std::min(n, b + kChunk) - b;
+        if (v)
+          adamw_update(len, g + b, w + b, m + b, v + b, next.data(), g_factor, spec_.beta1, spec_.beta2, spec_.eps,
+                       bc1, bc2, decay, lr);
+        else
+          sgd_update(len, g + b, w + b, m + b, next.data(), g_factor, spec_.momentum, decay, lr);
+        if (master_.format) {
+          for (Index j = 0; j < len; ++j)
+            w[b + j] = static_cast<float>(
+                master_.format->round(next[j], master_.rounding, rng, first + static_cast<std::uint64_t>(b + j)));
+        } else {
+          for (Index j = 0; j < len; ++j) w[b + j] = static_cast<float>(next[j]);
+        }
+      }
+    });
     element += static_cast<std::uint64_t>(n);
   }
   return info;

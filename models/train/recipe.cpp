@@ -33,7 +33,11 @@ sim::GemmRecipe operands(const char* a, const char* b) {
 
 sim::LinearSpec three(const char* fx, const char* fw, const char* gdy, const char* gw, const char* wdy,
                       const char* wx) {
-  return {operands(fx, fw), operands(gdy, gw), operands(wdy, wx)};
+  sim::LinearSpec s;
+  s.forward = operands(fx, fw);
+  s.input_grad = operands(gdy, gw);
+  s.weight_grad = operands(wdy, wx);
+  return s;
 }
 
 }  // namespace

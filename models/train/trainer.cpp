@@ -28,6 +28,7 @@ std::string describe(const TrainConfig& c) {
     << " loss_scale=" << c.scaling.scale << (c.scaling.dynamic ? " dynamic" : " static")
     << " growth=" << c.scaling.growth_interval << " steps=" << c.steps << " batch=" << c.batch << " seq=" << c.seq
     << " seed=" << c.seed;
+  if (c.model.gelu != sim::GeluApprox::tanh) o << " gelu=" << gelu_name(c.model.gelu);  // default: as before
   return o.str();
 }
 
@@ -61,7 +62,10 @@ TrainResult train(const TrainConfig& config, const Corpus& corpus, const std::fu
                                   (stored == meta.end() ? std::string("no train.config") : stored->second) +
                                   ") than this one (" + run + ")");
     result.first_step = std::stoll(meta.at("train.next_step"));
-    result.model = read_checkpoint(ck.path);
+    // The stored weights into this run's model (its numerics options, e.g. gelu, are the config's).
+    const Gpt weights = read_checkpoint(ck.path);
+    for (std::size_t i = 0; i < weights.parameters().size(); ++i)
+      result.model.parameters()[i].value = weights.parameters()[i].value;
     opt.restore(read_optimizer_state(ck.path, result.model, config.optimizer.kind == OptimizerKind::adamw));
     if (const auto h = meta.find("train.amax_history"); h != meta.end())
       result.amax = AmaxHistory::parse(config.recipe.amax_history, h->second);

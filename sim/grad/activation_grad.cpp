@@ -3,26 +3,10 @@
 #include <cmath>
 #include <numbers>
 
+#include "sim/grad/gelu_tanh_grad.hpp"
 #include "sim/grad/grad_common.hpp"
 
 namespace bitsim::sim {
-
-double gelu_derivative(double x, GeluApprox approx) {
-  if (approx == GeluApprox::tanh) {
-    const double c = std::sqrt(2.0 / std::numbers::pi);
-    const double t = std::tanh(c * (x + 0.044715 * x * x * x));
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * x * x);
-  }
-  const double cdf = 0.5 * std::erfc(-x / std::numbers::sqrt2);
-  const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2.0 * std::numbers::pi);
-  return cdf + x * pdf;
-}
-
-double silu_derivative(double x) {
-  const double s = 1.0 / (1.0 + std::exp(-x));
-  return s * (1.0 + x * (1.0 - s));
-}
-
 namespace {
 
 // out[i] = dy[i] * derivative(x[i]), element-wise.
@@ -39,8 +23,26 @@ Tensor<T> chain(const Tensor<T>& x, const Tensor<T>& dy, const char* kernel, D&&
 
 }  // namespace
 
+double gelu_derivative(double x, GeluApprox approx) {
+  switch (approx) {
+    case GeluApprox::tanh: return grad_detail::gelu_tanh_derivative(x);
+    case GeluApprox::tanh_f32: return grad_detail::gelu_tanh_f32_derivative(static_cast<float>(x));
+    case GeluApprox::erf: break;
+  }
+  const double cdf = 0.5 * std::erfc(-x / std::numbers::sqrt2);
+  const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2.0 * std::numbers::pi);
+  return cdf + x * pdf;
+}
+
+double silu_derivative(double x) {
+  const double s = 1.0 / (1.0 + std::exp(-x));
+  return s * (1.0 + x * (1.0 - s));
+}
+
 template <class T>
-Tensor<T> gelu_backward(const Tensor<T>& x, const Tensor<T>& dy, GeluApprox approx) {
+Tensor<T> gelu_backward(const Tensor<T>& x, const Tensor<T>& dy, GeluApprox approx, const GeluSaved* saved) {
+  if (approx == GeluApprox::tanh) return grad_detail::gelu_tanh_backward(x, dy, saved);
+  if (approx == GeluApprox::tanh_f32) return grad_detail::gelu_tanh_f32_backward(x, dy);
   return chain(x, dy, "gelu_backward", [approx](double v) { return gelu_derivative(v, approx); });
 }
 
@@ -63,8 +65,8 @@ SwigluGrads<T> swiglu_backward(const Tensor<T>& gate, const Tensor<T>& up, const
   return out;
 }
 
-template TensorF gelu_backward(const TensorF&, const TensorF&, GeluApprox);
-template TensorD gelu_backward(const TensorD&, const TensorD&, GeluApprox);
+template TensorF gelu_backward(const TensorF&, const TensorF&, GeluApprox, const GeluSaved*);
+template TensorD gelu_backward(const TensorD&, const TensorD&, GeluApprox, const GeluSaved*);
 template TensorF silu_backward(const TensorF&, const TensorF&);
 template TensorD silu_backward(const TensorD&, const TensorD&);
 template SwigluGrads<float> swiglu_backward(const TensorF&, const TensorF&, const TensorF&);

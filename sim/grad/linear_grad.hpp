@@ -31,15 +31,33 @@ struct LinearSpec {
   GemmRecipe forward;      // operands (x, W)
   GemmRecipe input_grad;   // operands (dy, W^T)
   GemmRecipe weight_grad;  // operands (dy^T, x^T)
+  // Quantize x, W and dy once for the two GEMMs each enters when both quantize it by the
+  // same spec and that spec commutes with transposition (sim/quant/quantize.hpp,
+  // commutes_with_transpose: casts, per-tensor scales, square blocks; never stochastic
+  // rounding). Same bits as quantizing every GEMM operand separately (false), which
+  // tests/models/test_train_recipe_reuse.cpp checks on every training recipe.
+  bool reuse_operands = true;
 };
 
 struct LinearGrads {
   TensorF dx, dw, db;  // db empty without a bias; dx empty when not requested
 };
 
+// What linear_forward keeps for linear_backward: the forward's fake-quantized x and W,
+// each only when the backward will reuse it (same spec in its gradient GEMM, see
+// LinearSpec::reuse_operands), with the tensors they were made from. The backward reuses
+// one only for that same tensor (same storage and shape) and spec; otherwise it quantizes
+// afresh, so a stale or empty LinearQuantized never changes a result.
+struct LinearQuantized {
+  TensorF x, w;                // fake-quantized (empty when not kept)
+  TensorF x_source, w_source;  // the forward's x and W (shared storage, not copies)
+  QuantSpec x_spec, w_spec;
+};
+
 TensorF linear_forward(const TensorF& x, const TensorF& w, const std::optional<TensorF>& bias,
-                       const LinearSpec& spec = {});
+                       const LinearSpec& spec = {}, LinearQuantized* keep = nullptr);
 LinearGrads linear_backward(const TensorF& x, const TensorF& w, const TensorF& dy, bool has_bias,
-                              const LinearSpec& spec = {}, bool need_dx = true);
+                              const LinearSpec& spec = {}, bool need_dx = true,
+                              const LinearQuantized* kept = nullptr);
 
 }  // namespace bitsim::sim

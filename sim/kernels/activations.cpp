@@ -2,16 +2,18 @@
 
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
+#include <string>
 
 #include "sim/kernels/rows.hpp"
 
 namespace bitsim::sim {
 
 double gelu_value(double x, GeluApprox approx) {
+  if (approx == GeluApprox::tanh_f32) return f32::gelu_tanh(static_cast<float>(x));
   if (std::isinf(x)) return x > 0 ? x : -0.0;  // the limits; the formula would give inf * 0
   if (approx == GeluApprox::erf) return 0.5 * x * (1.0 + std::erf(x / std::numbers::sqrt2));
-  const double k = std::sqrt(2.0 / std::numbers::pi);
-  return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1.0 + std::tanh(gelu_tanh_argument(x)));
 }
 
 double silu_value(double x) {
@@ -20,6 +22,15 @@ double silu_value(double x) {
 }
 
 namespace {
+
+constexpr Index kChunk = 4096;  // elements per parallel task
+
+// body(begin, end) over fixed chunks of [0, n), in parallel.
+template <class Body>
+void for_each_chunk(Index n, Body&& body) {
+  detail::for_each_row((n + kChunk - 1) / kChunk, kChunk,
+                       [&](Index c) { body(c * kChunk, std::min(n, (c + 1) * kChunk)); });
+}
 
 // out[i] = f(a[i], b[i]) through float32 and then `out`, in parallel over fixed chunks.
 template <class F>
@@ -30,11 +41,9 @@ TensorF map_elements(const TensorF& a, const TensorF* b, const Precision& prec, 
   const float* src = x.data();
   const float* src2 = b ? y_in.data() : nullptr;
   float* dst = out.data();
-  constexpr Index chunk = 4096;
-  const Index n = out.numel();
   const bool plain = prec.is_float32();  // rounding a float to float32 changes nothing
-  detail::for_each_row((n + chunk - 1) / chunk, chunk, [&](Index c) {
-    for (Index i = c * chunk; i < std::min(n, (c + 1) * chunk); ++i) {
+  for_each_chunk(out.numel(), [&](Index begin, Index end) {
+    for (Index i = begin; i < end; ++i) {
       const float v = to_float(f(src[i], src2 ? src2[i] : 0.0f));
       dst[i] = plain ? v : to_float(prec.round(v, static_cast<std::uint64_t>(i)));
     }
@@ -42,9 +51,52 @@ TensorF map_elements(const TensorF& a, const TensorF* b, const Precision& prec, 
   return out;
 }
 
+// The float64 tanh GELU, keeping t = tanh(u) per element when `saved` is given; the same
+// values as gelu_value (the infinities' limits included).
+TensorF gelu_tanh(const TensorF& a, const Precision& prec, GeluSaved* saved) {
+  const TensorF x = a.contiguous();
+  TensorF out(a.shape());
+  const Index n = out.numel();
+  if (saved) saved->tanh.resize(static_cast<std::size_t>(n));
+  const float* src = x.data();
+  float* dst = out.data();
+  double* keep = saved ? saved->tanh.data() : nullptr;
+  const bool plain = prec.is_float32();
+  for_each_chunk(n, [&](Index begin, Index end) {
+    for (Index i = begin; i < end; ++i) {
+      const double v = src[i];
+      const double t = std::tanh(gelu_tanh_argument(v));
+      if (keep) keep[i] = t;
+      const float y = std::isinf(v) ? to_float(v > 0 ? v : -0.0) : to_float(0.5 * v * (1.0 + t));
+      dst[i] = plain ? y : to_float(prec.round(y, static_cast<std::uint64_t>(i)));
+    }
+  });
+  return out;
+}
+
+// The float32 tanh GELU: a loop the compiler vectorises (f32::gelu_tanh has no branches).
+TensorF gelu_tanh_f32(const TensorF& a, const Precision& prec) {
+  const TensorF x = a.contiguous();
+  TensorF out(a.shape());
+  const float* src = x.data();
+  float* dst = out.data();
+  const bool plain = prec.is_float32();
+  for_each_chunk(out.numel(), [&](Index begin, Index end) {
+    for (Index i = begin; i < end; ++i) dst[i] = f32::gelu_tanh(src[i]);
+    if (!plain)
+      for (Index i = begin; i < end; ++i) dst[i] = to_float(prec.round(dst[i], static_cast<std::uint64_t>(i)));
+  });
+  return out;
+}
+
 }  // namespace
 
-TensorF gelu(const TensorF& x, GeluApprox approx, const Precision& out) {
+TensorF gelu(const TensorF& x, GeluApprox approx, const Precision& out, GeluSaved* saved) {
+  switch (approx) {
+    case GeluApprox::tanh: return gelu_tanh(x, out, saved);
+    case GeluApprox::tanh_f32: return gelu_tanh_f32(x, out);
+    case GeluApprox::erf: break;
+  }
   return map_elements(x, nullptr, out, [approx](double v, double) { return gelu_value(v, approx); });
 }
 

@@ -88,10 +88,11 @@ void transform_rows(const QuantSpec& s, const Shape& shape, std::span<const In> 
 std::span<const float> prepare(const TensorF& x, const QuantSpec& s, std::vector<float>& storage) {
   const bool transformed = s.transform.kind != TransformKind::none && x.numel() > 0;
   if (x.is_contiguous() && !transformed) return x.span();
-  const std::vector<float> v = x.to_vector();
-  if (!transformed) return storage = v;
+  if (!transformed) return storage = x.to_vector();
+  std::vector<float> copy;  // only for a strided x; a contiguous one is read in place
+  const std::span<const float> v = x.is_contiguous() ? x.span() : std::span<const float>(copy = x.to_vector());
   storage.resize(v.size());
-  transform_rows(s, x.shape(), std::span<const float>(v), storage, false);
+  transform_rows(s, x.shape(), v, storage, false);
   return storage;
 }
 
@@ -99,8 +100,8 @@ std::span<const float> prepare(const TensorF& x, const QuantSpec& s, std::vector
 // double, rounded once more to float32): fake_quantize(x) = T^-1(fake_quantize(T(x)) without T).
 TensorF finish(const QuantSpec& s, const Shape& shape, std::vector<float> values) {
   if (s.transform.kind != TransformKind::none && !values.empty()) {
-    const std::vector<float> rotated = values;
-    transform_rows(s, shape, std::span<const float>(rotated), values, true);
+    // In place: transform_rows reads a whole row before writing it, and rows are disjoint.
+    transform_rows(s, shape, std::span<const float>(values), values, true);
   }
   return TensorF(shape, std::move(values));
 }
@@ -553,6 +554,22 @@ TensorF fake_quantize(const TensorF& x, const QuantSpec& s, std::uint64_t tensor
     each_chunk([&](Index first, Index end) { multiply(first, end, q.data() + first); });
   }
   return finish(s, x.shape(), std::move(values));
+}
+
+bool commutes_with_transpose(const QuantSpec& s) {
+  if (s.is_identity()) return true;
+  if (s.rounding.mode == formats::Rounding::stochastic || s.transform.kind != TransformKind::none) return false;
+  if (s.is_block) {
+    // A square block of m holds the same values as its mirror block of m^T (blocks start
+    // at row and column 0 in both); the recipes listed reduce a block to its amax.
+    const formats::BlockFormat f = block_format_of(s);
+    const bool reduces_to_amax = f.rule() != formats::ScaleRule::mse &&
+                                 (f.recipe() == formats::Recipe::generic || f.recipe() == formats::Recipe::two_level_fp32);
+    return f.shape().rows == f.shape().cols && reduces_to_amax && !f.has_zero_point();
+  }
+  // mse sums squared errors in the group's element order, which a transpose changes.
+  return s.granularity == Granularity::unscaled ||
+         (s.granularity == Granularity::per_tensor && s.scale_rule != ScaleRule::mse);
 }
 
 TensorD quant_scales(const TensorF& x, const QuantSpec& s, std::uint64_t tensor_id) {

@@ -42,4 +42,14 @@ TensorF decode(const PackedTensor& packed);
 // The scales a spec chooses for x, decoded to double (scale_shape as in PackedTensor).
 TensorD quant_scales(const TensorF& x, const QuantSpec& spec, std::uint64_t tensor_id = 0);
 
+// True when quantizing a matrix's transpose gives the transpose of its quantization, bit
+// for bit and whatever the tensor ids: fake_quantize(m^T, spec, i) == fake_quantize(m, spec, j)^T.
+// Holds when every scale depends only on the set of values it covers and each element is
+// rounded alone without random words: casts and per-tensor scales (absmax, fixed or
+// percentile rule), and block formats with square blocks (NVFP4's 16x16 weight blocks)
+// whose scale rule is not mse; never with stochastic rounding (its words follow the flat
+// index and tensor id) or a transform (it acts along the last axis). A linear layer's
+// GEMMs use it to quantize x, W and dy once (sim/grad/linear_grad.hpp).
+bool commutes_with_transpose(const QuantSpec& spec);
+
 }  // namespace bitsim::sim

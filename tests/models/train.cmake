@@ -3,3 +3,7 @@
 bitsim_add_test(test_train SOURCES test_train.cpp LABELS models LIBS bitsim_models)
 # Byte-level BPE training, BPE-tokenized corpora and checkpoints carrying their tokenizer.
 bitsim_add_test(test_bpe SOURCES test_bpe.cpp LABELS models LIBS bitsim_models)
+# Quantized operands reused across a linear layer's GEMMs change no bit (every recipe, 3 steps).
+bitsim_add_test(test_train_recipe_reuse SOURCES test_train_recipe_reuse.cpp LABELS models LIBS bitsim_models)
+# The GELU numerics option (tanh_f32 against the float64 default, resumption, names).
+bitsim_add_test(test_train_gelu SOURCES test_train_gelu.cpp LABELS models LIBS bitsim_models)

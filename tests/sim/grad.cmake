@@ -1,3 +1,5 @@
 # sim/grad suites: every backward kernel against central finite differences of a float64
 # forward (sim/grad/README.md).
-bitsim_add_test(test_sim_grad SOURCES test_grad.cpp LABELS sim LIBS bitsim_sim nlohmann_json::nlohmann_json)
+bitsim_add_test(test_sim_grad SOURCES test_grad.cpp test_grad_gelu.cpp LABELS sim LIBS bitsim_sim nlohmann_json::nlohmann_json)
+# The GELU tests' literal formulas are the operations written: no FMA contraction.
+set_source_files_properties(test_grad_gelu.cpp PROPERTIES COMPILE_OPTIONS -ffp-contract=off)

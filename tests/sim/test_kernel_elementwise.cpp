@@ -1,5 +1,8 @@
 // Activations, RoPE and embedding lookup against float64 / long double formulas.
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numbers>
 #include <vector>
@@ -194,4 +197,116 @@ TEST_CASE("embedding: rows by id, bad ids named, position add") {
     for (Index j = 0; j < 6; ++j) CHECK(sum.at({n, j}) == e.at({n, j}) + wpe.at({2 + n, j}));
   CHECK_THROWS_AS(add_positions(e, wpe, 13), std::out_of_range);
   CHECK_THROWS_AS(add_positions(e, TensorF(Shape{16, 5})), std::invalid_argument);
+}
+
+// ---- the float32 tanh and the tanh_f32 GELU (GeluApprox::tanh_f32) ----
+namespace {
+
+constexpr double kEps = 0x1p-24;  // half a float32 ulp at 1, the unit roundoff
+
+bool same_float(float a, float b) { return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); }
+
+// One float32 ulp at v (2^-149 below the normal range).
+double ulp_f(double v) {
+  const double a = std::fabs(v);
+  return a < 0x1p-126 ? 0x1p-149 : std::ldexp(1.0, std::ilogb(a) - 23);
+}
+
+// Every `stride`-th float from lo to hi (both positive), in bit-pattern order.
+std::vector<float> float_grid(float lo, float hi, std::uint32_t stride) {
+  std::vector<float> out;
+  for (std::uint32_t b = std::bit_cast<std::uint32_t>(lo); b <= std::bit_cast<std::uint32_t>(hi); b += stride)
+    out.push_back(std::bit_cast<float>(b));
+  return out;
+}
+
+}  // namespace
+
+// Error budget of f32::tanh_f32 (activations.hpp), in float32 ulps of the result:
+//  - |u| < 0.55: t = a + a (s P(s)); the series' truncation is < 2^-27 relative; the
+//    correction a s P is at most 0.1 a, so the Horner rounding (a few eps of P) adds under
+//    0.4 ulp of a, and the final addition 0.5 ulp; t may sit one binade below a, which
+//    doubles the count: <= 2 ulps.
+//  - |u| >= 0.55: e = exp_small(2a) is within 2 eps (relative), e + 1 and 2 / (e + 1) add
+//    1 eps each, so q = 2 / (e + 1) <= 0.5 is within 4 eps q <= 2 eps absolute; t = 1 - q
+//    lies in [0.5, 1), where one ulp is 2 eps: 1 ulp from q and 0.5 ulp for the
+//    subtraction's rounding: <= 1.5 ulps.
+// So 3 ulps is a safe bound everywhere; the test reports the largest error seen.
+TEST_CASE("tanh_f32: within 3 float32 ulps of tanh on a dense grid of floats, exact at special values") {
+  double worst = 0;
+  for (float a : float_grid(0x1p-30f, 12.0f, 97)) {
+    for (float u : {a, -a}) {
+      const double want = std::tanh(static_cast<double>(u));
+      const float got = f32::tanh_f32(u);
+      const double err = std::fabs(got - want) / ulp_f(want);
+      worst = std::max(worst, err);
+      if (err > 3) REQUIRE(err <= 3);  // only failures go through doctest (speed)
+      if (got != -f32::tanh_f32(-u)) REQUIRE(got == -f32::tanh_f32(-u));
+    }
+  }
+  MESSAGE("tanh_f32: largest error " << worst << " ulps");
+  CHECK(worst > 0.5);  // the grid did reach the approximation's error (not only exact values)
+  CHECK(f32::tanh_f32(0.0f) == 0.0f);
+  CHECK(std::signbit(f32::tanh_f32(-0.0f)));
+  CHECK(f32::tanh_f32(1e-30f) == 1e-30f);
+  CHECK(f32::tanh_f32(0x1p-149f) == 0x1p-149f);
+  CHECK(f32::tanh_f32(9.5f) == 1.0f);
+  CHECK(f32::tanh_f32(kInf) == 1.0f);
+  CHECK(f32::tanh_f32(-kInf) == -1.0f);
+  CHECK(f32::tanh_f32(-3e38f) == -1.0f);
+  CHECK(std::isnan(f32::tanh_f32(NAN)));
+}
+
+// The tanh_f32 GELU against the float64 formula (GeluApprox::tanh). With t = tanh(u):
+//  u in float32: x^3 (2 roundings), kKappa * c (1, plus kKappa's own 2^-25 representation
+//  error), the sum (1; its terms have the same sign), kBeta * (1, plus 2^-25): within 6 eps
+//  of u, so t is off by (1 - t^2) 6 eps |u| from the argument and 3 ulp(t) from tanh_f32;
+//  1 + t rounds (0.5 ulp) and y = (0.5 x)(1 + t) rounds once more (0.5 ulp(y); 0.5 x is
+//  exact). Where t is near -1 (x < -2) 1 + t cancels, as in PyTorch's float32 kernel: the
+//  bound is absolute there, 0.5 |x| times the error of 1 + t.
+TEST_CASE("gelu tanh_f32: the float64 formula within its derived error bound, kernels = per-element values") {
+  std::vector<float> xs;
+  for (float a : float_grid(0x1p-20f, 10.0f, 211)) {
+    xs.push_back(a);
+    xs.push_back(-a);
+  }
+  double worst_pos = 0;
+  for (float x : xs) {
+    const double u = gelu_tanh_argument(x), t = std::tanh(u);
+    const double want = gelu_value(x, GeluApprox::tanh);
+    const double err1t = 6 * kEps * std::fabs(u) * (1 - t * t) + 3 * ulp_f(t) + 0.5 * ulp_f(1 + t);
+    const double bound = 0.5 * std::fabs(x) * err1t + 0.5 * ulp_f(want) * (1 + 1e-9);
+    const float got = f32::gelu_tanh(x);
+    const double err = std::fabs(got - want);
+    if (x > 0) worst_pos = std::max(worst_pos, err / ulp_f(want));
+    if (err > bound) REQUIRE(err <= bound);
+  }
+  MESSAGE("gelu tanh_f32 for x > 0: largest error " << worst_pos << " ulps");
+  CHECK(worst_pos <= 4);
+  // The kernel is the per-element function (vectorised or not, on any thread count).
+  const TensorF x(Shape{static_cast<Index>(xs.size())}, xs);
+  const auto y = gelu(x, GeluApprox::tanh_f32).to_vector();
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (!same_float(y[i], f32::gelu_tanh(xs[i]))) REQUIRE(same_float(y[i], f32::gelu_tanh(xs[i])));
+  CHECK(kernel_test::same_on_any_thread_count([&] { return gelu(x, GeluApprox::tanh_f32); }));
+  // Special values: the limits, as the float64 kernel.
+  const auto s = gelu(TensorF(Shape{4}, std::vector<float>{0.0f, kInf, -kInf, NAN}), GeluApprox::tanh_f32).to_vector();
+  CHECK(s[0] == 0.0f);
+  CHECK(s[1] == kInf);
+  CHECK((s[2] == 0.0f && std::signbit(s[2])));
+  CHECK(std::isnan(s[3]));
+  CHECK(gelu_value(3.0, GeluApprox::tanh_f32) == f32::gelu_tanh(3.0f));
+}
+
+TEST_CASE("gelu tanh: the forward's saved tanh values, and the same outputs with or without saving") {
+  const TensorF x = random_tensor({5, 333}, 31, -9.0f, 9.0f);
+  GeluSaved saved;
+  const TensorF y = gelu(x, GeluApprox::tanh, {}, &saved);
+  REQUIRE(saved.tanh.size() == static_cast<std::size_t>(x.numel()));
+  const auto plain = gelu(x, GeluApprox::tanh).to_vector();
+  for (Index i = 0; i < x.numel(); ++i) {
+    REQUIRE(same_float(y.data()[i], plain[i]));
+    REQUIRE(saved.tanh[i] == std::tanh(gelu_tanh_argument(x.data()[i])));
+  }
+  CHECK(kGeluTanhScale == std::sqrt(2.0 / std::numbers::pi));
 }

@@ -594,3 +594,40 @@ TEST_CASE("fake_quantize: the chunked path against the literal reference on larg
     CHECK(bits(fake_quantize(w, s, 1)) == bits(TensorF(w.shape(), expected)));
   }
 }
+
+// commutes_with_transpose decides when a training step may quantize an operand once for
+// two GEMMs (sim/grad/linear_grad.hpp); checked here against quantizing the transpose.
+TEST_CASE("commutes_with_transpose: true only where quantizing m^T gives the transpose of quantizing m") {
+  const auto transposed = [](const TensorF& m) { return m.transposed().contiguous(); };
+  const Shape shapes[] = {{40, 24}, {37, 53}, {16, 32}, {1, 7}};
+  for (const char* text : {"bf16", "e4m3fn", "e4m3fn:per_tensor", "e5m2:per_tensor", "int8:per_tensor",
+                           "e4m3fn:per_tensor:percentile(99)", "e4m3fn:per_tensor:fixed(3.5)",
+                           "e2m1fn:per_tensor:scale(e8m0fnu)", "e4m3fn:per_tensor:rna", "nvfp4<block=16x16>",
+                           "mxfp8_e4m3<block=32x32>"}) {
+    const std::string spec = text;
+    CAPTURE(spec);
+    const QuantSpec s = parse_quant_spec(text);
+    CHECK(commutes_with_transpose(s));
+    for (const Shape& shape : shapes) {
+      CAPTURE(shape_string(shape));
+      const TensorF m = random_tensor(shape, 17);
+      CHECK(bits(fake_quantize(transposed(m), s, 1)) == bits(transposed(fake_quantize(m, s, 0))));
+    }
+  }
+  for (const char* text : {"nvfp4", "mxfp8_e4m3", "nvfp4:sr", "e4m3fn:per_tensor:sr(seed=1)", "bf16:sr",
+                           "int8:per_channel(axis=0)", "int4:per_group(8)", "e4m3fn:per_tensor:mse",
+                           "nvfp4:rht(seed=0,block=16)", "int4:per_group(8):hadamard", "mx<elem=e2m1fn,block=16x16,rule=mse>"}) {
+    const std::string spec = text;
+    CAPTURE(spec);
+    CHECK_FALSE(commutes_with_transpose(parse_quant_spec(text)));
+  }
+  // Two of the refused kinds really do differ: 1 x 16 blocks and stochastic rounding.
+  const TensorF m = random_tensor({32, 48}, 5);
+  for (const char* text : {"nvfp4", "e4m3fn:per_tensor:sr(seed=1)"}) {
+    const std::string spec = text;
+    CAPTURE(spec);
+    const QuantSpec s = parse_quant_spec(text);
+    CHECK(bits(fake_quantize(transposed(m), s, 0)) != bits(transposed(fake_quantize(m, s, 0))));
+  }
+  CHECK(commutes_with_transpose(QuantSpec::identity()));
+}
