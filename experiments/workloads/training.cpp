@@ -65,6 +65,7 @@ Setup setup(const ExperimentConfig& c, const GridPoint& p) {
   t.seq = w.integer("seq");
   t.model.context = t.seq;
   t.model.vocab = tr::requested_vocab(w.text("tokenizer"));
+  t.model.gelu = tr::parse_gelu(w.text("gelu"));
   t.batch = w.integer("batch");
   t.recipe = tr::Recipe::parse(setting(c, p, "recipe"));
   const auto accum = w.text("accum");
@@ -217,6 +218,7 @@ class TrainingEvaluator final : public Evaluator {
         {"bits_per_byte", corpus_.bits_per_byte(t.val_loss)},
         {"params_n", double(s.train.model.non_embedding_parameters())},
         {"tokens_d", tokens},
+        {"epochs", tokens / double(corpus_.train.size())},
         {"steps", double(s.train.steps)},
         {"train_bits", s.train.recipe.forward_bits()},
         {"train_e", layout.e},
@@ -308,6 +310,7 @@ void check_params(const WorkloadParams& w) {
   (void)tr::Recipe::parse(w.text("recipe"));
   (void)sim::parse_quant_spec(w.text("ptq"));
   (void)tr::requested_vocab(w.text("tokenizer"));
+  (void)tr::parse_gelu(w.text("gelu"));
   const auto accum = w.text("accum");
   if (accum != "default") sim::AccumSpec::parse(accum).validate();
   if (w.real("warmup") > 1) throw std::invalid_argument("warmup is a fraction of the steps, in [0, 1]");
@@ -349,6 +352,8 @@ Workload training_workload() {
       {"tokenizer", K::text, "bytes", "bytes, or bpe:V: a byte-level BPE of V tokens trained on the training split (models/train/README.md)"},
       {"accum", K::text, "order=blas",
        "AccumSpec of every GEMM; order=blas is fast (OpenBLAS sgemm), default is the bit-defined sequential fp32 sum"},
+      {"gelu", K::text, "tanh",
+       "MLP GELU numerics: tanh (float64 formula, the default) or tanh_f32 (float32 operations as PyTorch's fp32 kernel, faster)"},
       {"checkpoints", K::text, "none", "folder for each trained model (train-HASH.safetensors, HASH of its train.config); none: not saved"},
   };
   w.axes = {
@@ -364,6 +369,7 @@ Workload training_workload() {
       {"bits_per_byte", false, "val_loss * validation tokens / bytes / ln 2 (val_loss / ln 2 for bytes)"},
       {"params_n", true, "non-embedding parameters N"},
       {"tokens_d", true, "training tokens D = steps * batch * seq"},
+      {"epochs", false, "D / training-split tokens: passes over the training text (windows start at random positions, so above 1 the model sees text again)"},
       {"steps", true, "optimizer steps"},
       {"train_bits", false, "bits of a forward GEMM element in training (32 for fp32)"},
       {"train_e", false, "exponent bits of the forward weight format in training (0: fp32 or not a float)"},

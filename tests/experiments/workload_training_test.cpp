@@ -150,6 +150,9 @@ TEST_CASE("training workload: metrics equal a direct training run; ptq points sh
   CHECK(at(3, "params_n") == double(t.model.non_embedding_parameters()));
   CHECK(at(3, "tokens_d") == 512);
   CHECK(at(3, "steps") == 8);
+  // 512 tokens over the built-in text's training split (~1 KB): D is a fraction of it.
+  REQUIRE(!corpus.train.empty());
+  CHECK(at(3, "epochs") == 512.0 / double(corpus.train.size()));
   CHECK(at(3, "bits_per_byte") == doctest::Approx(at(3, "val_loss") / std::log(2.0)));
   CHECK(at(3, "train_bits") == 32);
   CHECK(at(3, "delta_ptq") == 0);
