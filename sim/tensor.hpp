@@ -4,6 +4,9 @@
 // Copies share storage (as NumPy arrays and PyTorch tensors do), so views such as
 // transposed() and slices are cheap; clone() makes an independent copy. Kernels that need
 // contiguous rows call contiguous(), which copies only when the layout requires it.
+//
+// Tensor(shape, uninitialized) leaves the elements unspecified (no zero fill): only for
+// outputs that the code creating them writes in full before anything reads them.
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -45,6 +48,13 @@ inline Shape row_major_strides(const Shape& shape) {
   return strides;
 }
 
+// Tag of the constructor that skips the fill: Tensor<T>(shape, uninitialized). Zero-filling
+// a buffer that a GEMM or a kernel then overwrites costs a memset over memory touched twice.
+struct Uninitialized {
+  explicit Uninitialized() = default;
+};
+inline constexpr Uninitialized uninitialized{};
+
 template <class T>
 class Tensor {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -54,10 +64,14 @@ class Tensor {
   using value_type = T;
 
   Tensor() : Tensor(Shape{0}) {}
-  explicit Tensor(Shape shape, T fill = T(0))
+  explicit Tensor(Shape shape, T fill = T(0)) : Tensor(std::move(shape), uninitialized) {
+    std::fill_n(storage_.get(), element_count(shape_), fill);
+  }
+  // Elements unspecified: every one must be written before it is read (see the tag above).
+  Tensor(Shape shape, Uninitialized)
       : shape_(std::move(shape)),
         strides_(row_major_strides(shape_)),
-        storage_(std::make_shared<std::vector<T>>(element_count(shape_), fill)) {}
+        storage_(std::make_shared_for_overwrite<T[]>(static_cast<std::size_t>(element_count(shape_)))) {}
   // Takes ownership of row-major data; its size must match the shape.
   Tensor(Shape shape, std::vector<T> data)
       : shape_(std::move(shape)), strides_(row_major_strides(shape_)) {
@@ -65,7 +79,8 @@ class Tensor {
       throw std::invalid_argument("tensor data has " + std::to_string(data.size()) +
                                   " elements, shape " + shape_string(shape_) + " needs " +
                                   std::to_string(element_count(shape_)));
-    storage_ = std::make_shared<std::vector<T>>(std::move(data));
+    auto owner = std::make_shared<std::vector<T>>(std::move(data));
+    storage_ = std::shared_ptr<T[]>(owner, owner->data());  // shares the vector's ownership
   }
 
   const Shape& shape() const { return shape_; }
@@ -86,8 +101,8 @@ class Tensor {
   bool is_contiguous() const { return strides_ == row_major_strides(shape_) || numel() <= 1; }
 
   // Pointer to the first element (offset applied); walk it with strides().
-  T* data() { return storage_->data() + offset_; }
-  const T* data() const { return storage_->data() + offset_; }
+  T* data() { return storage_.get() + offset_; }
+  const T* data() const { return storage_.get() + offset_; }
 
   // The elements as one span, row-major; only for contiguous tensors.
   std::span<T> span() {
@@ -151,6 +166,7 @@ class Tensor {
   Tensor contiguous() const { return is_contiguous() ? *this : clone(); }
   // Elements in row-major order.
   std::vector<T> to_vector() const {
+    if (is_contiguous()) return std::vector<T>(data(), data() + numel());
     std::vector<T> out;
     out.reserve(static_cast<std::size_t>(numel()));
     for_each_offset([&](Index off) { out.push_back(data()[off]); });
@@ -165,7 +181,9 @@ class Tensor {
   }
 
   // Calls f(offset) for every element in row-major order (offset relative to data()).
-  void for_each_offset(const std::function<void(Index)>& f) const {
+  // A template, not a std::function: f is inlined into the element loop.
+  template <class F>
+  void for_each_offset(F&& f) const {
     const Index n = numel();
     if (n == 0) return;
     if (is_contiguous()) {
@@ -207,7 +225,7 @@ class Tensor {
 
   Shape shape_;
   Shape strides_;
-  std::shared_ptr<std::vector<T>> storage_;
+  std::shared_ptr<T[]> storage_;  // the elements (an array, or a vector handed over)
   Index offset_ = 0;
 };
 

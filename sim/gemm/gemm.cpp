@@ -650,14 +650,45 @@ void run_defined(const Packed& p, const AccumSpec& spec, Out* c) {
   });
 }
 
-// FP32 in the BLAS library's order: C = A·B (+ bias, in float).
+// How cblas_sgemm reads a matrix [rows, cols] in place: row-major rows `ld` apart, or
+// (transposed) row-major columns `ld` apart. Empty when neither (the caller copies).
+struct BlasOperand {
+  const float* data;
+  CBLAS_TRANSPOSE trans;
+  int ld;
+};
+
+std::optional<BlasOperand> blas_operand(const float* data, Index rows, Index cols, Index row_stride,
+                                        Index col_stride) {
+  const auto fits = [](Index ld, Index n) { return ld >= std::max<Index>(n, 1) && ld <= INT32_MAX; };
+  if (col_stride == 1 && fits(row_stride, cols)) return BlasOperand{data, CblasNoTrans, int(row_stride)};
+  if (row_stride == 1 && fits(col_stride, rows)) return BlasOperand{data, CblasTrans, int(col_stride)};
+  return std::nullopt;
+}
+
+// FP32 in the BLAS library's order: C = A·B (+ bias, in float). Operands that are row-major
+// or transposed views of row-major matrices (linear_backward's dyᵀ, xᵀ, Wᵀ) are read in
+// place through sgemm's transpose flags; OpenBLAS packs either layout into the same panels,
+// so the sums are those of a contiguous copy (tests/sim/test_linear_views.cpp checks it).
+// Anything else is copied first. C is written in full (beta = 0).
 void run_blas(const TensorF& a, const TensorF& b, const GemmArgs& args, TensorF& c) {
   const GemmShape s = check_gemm_shapes(a, b, args);
-  const TensorF ac = a.contiguous(), bc = b.contiguous();
   if (s.M > 0 && s.N > 0 && s.K > 0) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, args.transpose_b ? CblasTrans : CblasNoTrans,
-                int(s.M), int(s.N), int(s.K), 1.0f, ac.data(), int(s.K), bc.data(),
-                int(args.transpose_b ? s.K : s.N), 0.0f, c.data(), int(s.N));
+    // B as the [K, N] matrix of the product, whichever way it was given.
+    const Index bk = args.transpose_b ? b.strides()[1] : b.strides()[0];
+    const Index bn = args.transpose_b ? b.strides()[0] : b.strides()[1];
+    std::optional<BlasOperand> oa = blas_operand(a.data(), s.M, s.K, a.strides()[0], a.strides()[1]);
+    std::optional<BlasOperand> ob = blas_operand(b.data(), s.K, s.N, bk, bn);
+    TensorF ac, bc;  // copies, only when an operand cannot be read in place
+    if (!oa) ac = a.contiguous(), oa = BlasOperand{ac.data(), CblasNoTrans, int(s.K)};
+    if (!ob) {
+      bc = b.contiguous();
+      ob = BlasOperand{bc.data(), args.transpose_b ? CblasTrans : CblasNoTrans, int(args.transpose_b ? s.K : s.N)};
+    }
+    cblas_sgemm(CblasRowMajor, oa->trans, ob->trans, int(s.M), int(s.N), int(s.K), 1.0f, oa->data, oa->ld,
+                ob->data, ob->ld, 0.0f, c.data(), int(s.N));
+  } else {
+    std::fill_n(c.data(), c.numel(), 0.0f);  // an empty reduction: C = 0 (+ bias)
   }
   if (args.bias) {
     const TensorF bias = args.bias->contiguous();
@@ -672,12 +703,12 @@ template <class Out>
 Tensor<Out> run(const TensorF& a, const TensorF& b, const AccumSpec& spec, const GemmArgs& args) {
   spec.validate();
   const GemmShape s = check_gemm_shapes(a, b, args);
-  Tensor<Out> c(Shape{s.M, s.N});
+  Tensor<Out> c(Shape{s.M, s.N}, uninitialized);  // both paths write every element
   if (spec.order == SumOrder::blas) {
     if constexpr (std::is_same_v<Out, float>) {
       run_blas(a, b, args, c);
     } else {
-      TensorF cf(Shape{s.M, s.N});
+      TensorF cf(Shape{s.M, s.N}, uninitialized);
       run_blas(a, b, args, cf);
       c = cf.cast<double>();
     }

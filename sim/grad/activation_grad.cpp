@@ -14,7 +14,7 @@ template <class T, class D>
 Tensor<T> chain(const Tensor<T>& x, const Tensor<T>& dy, const char* kernel, D&& derivative) {
   grad_detail::require_same_shape(x, dy, kernel, "dy");
   const Tensor<T> xc = x.contiguous(), dc = dy.contiguous();
-  Tensor<T> out(x.shape());
+  Tensor<T> out(x.shape(), uninitialized);  // every element written below
   grad_detail::for_each_row(x.numel(), 1, [&](Index i) {
     out.data()[i] = static_cast<T>(static_cast<double>(dc.data()[i]) * derivative(static_cast<double>(xc.data()[i])));
   });

@@ -21,7 +21,7 @@ CrossEntropy<T> cross_entropy(const Tensor<T>& logits, std::span<const Index> ta
       throw std::out_of_range("cross_entropy: target " + std::to_string(targets[n]) + " at row " + std::to_string(n) +
                               " is outside [0, " + std::to_string(V) + ")");
   const Tensor<T> lc = logits.contiguous();
-  CrossEntropy<T> out{0.0, Tensor<T>(logits.shape())};
+  CrossEntropy<T> out{0.0, Tensor<T>(logits.shape(), uninitialized)};  // every row written below
   std::vector<double> row_loss(static_cast<std::size_t>(N));
   const double g = N == 0 ? 0.0 : grad_scale / static_cast<double>(N);
   grad_detail::for_each_row(N, 3 * V, [&](Index n) {

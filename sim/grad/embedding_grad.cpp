@@ -18,7 +18,7 @@ Tensor<T> scatter_rows(const Tensor<T>& dy, Index out_rows, Target&& target) {
   grad_detail::for_each_row(D, rows, [&](Index c) {
     for (Index n = 0; n < rows; ++n) acc[target(n) * D + c] += dc.data()[n * D + c];
   });
-  Tensor<T> out(Shape{out_rows, D});
+  Tensor<T> out(Shape{out_rows, D}, uninitialized);  // every element written below
   for (std::size_t i = 0; i < acc.size(); ++i) out.data()[i] = static_cast<T>(acc[i]);
   return out;
 }

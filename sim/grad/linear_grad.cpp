@@ -46,7 +46,7 @@ TensorF transpose(const TensorF& m_in) {
   const TensorF m = m_in.contiguous();
   const Index rows = m.size(0), cols = m.size(1);
   constexpr Index kTile = 8;
-  TensorF t(Shape{cols, rows});
+  TensorF t(Shape{cols, rows}, uninitialized);  // the tiles cover it
   const float* src = m.data();
   float* dst = t.data();
   for (Index r0 = 0; r0 < rows; r0 += kTile) {
@@ -58,6 +58,15 @@ TensorF transpose(const TensorF& m_in) {
     }
   }
   return t;
+}
+
+// A gradient GEMM's operand mᵀ. When the GEMM quantizes it, as a contiguous copy:
+// quantizers read their blocks along the last axis of contiguous rows (a strided input
+// would be copied element by element). Otherwise as a view: the GEMM reads the values,
+// not the layout (gemm() takes any strides; order=blas passes sgemm's transpose flag,
+// the bit-defined orders pack the operand), so both give the same bits, without a copy.
+TensorF transpose_operand(const TensorF& m, bool quantized_by_gemm) {
+  return quantized_by_gemm ? transpose(m) : m.transposed();
 }
 
 }  // namespace
@@ -98,14 +107,19 @@ LinearGrads linear_backward(const TensorF& x, const TensorF& w, const TensorF& d
                        reusable(spec, w_spec, w_spec);
   const bool share_dy = need_dx && reusable(spec, spec.input_grad.operands.a, dy_spec);
   const TensorF dyq = share_dy ? fake_quantize(dyc, dy_spec, 0) : dyc;
-  if (need_dx) g.dx = run(dyq, transpose(reuse_w ? kept->w : w), spec.input_grad, {}, share_dy, reuse_w);
-  g.dw = run(transpose(dyq), transpose(reuse_x ? kept->x : x), spec.weight_grad, {}, share_dy, reuse_x);
+  const auto quantizes = [](const QuantSpec& q, bool already) { return !already && !q.is_identity(); };
+  if (need_dx)
+    g.dx = run(dyq, transpose_operand(reuse_w ? kept->w : w, quantizes(w_spec, reuse_w)), spec.input_grad, {},
+               share_dy, reuse_w);
+  g.dw = run(transpose_operand(dyq, quantizes(dy_spec, share_dy)),
+             transpose_operand(reuse_x ? kept->x : x, quantizes(x_spec, reuse_x)), spec.weight_grad, {}, share_dy,
+             reuse_x);
   if (has_bias) {
     const Index M = dy.size(0), N = dy.size(1);
     std::vector<double> sum(static_cast<std::size_t>(N), 0.0);
     for (Index r = 0; r < M; ++r)
       for (Index c = 0; c < N; ++c) sum[c] += dyc.data()[r * N + c];
-    g.db = TensorF(Shape{N});
+    g.db = TensorF(Shape{N}, uninitialized);  // every column written below
     for (Index c = 0; c < N; ++c) g.db.data()[c] = static_cast<float>(sum[c]);
   }
   return g;

@@ -9,6 +9,8 @@
 //   RMSNorm:    r = 1/sqrt(mean(x^2) + eps)
 //               dx = r (g - x r^2 mean(g x));            dgamma = sum_rows dy x r
 // dgamma/dbeta are sums over rows in row order (float64). An empty gamma means 1.
+// LayerNorm on float tensors takes a faster route to the same bits, with its two fused
+// multiply-adds written out (sim/grad/README.md, norm_grad_f32.cpp).
 #include "sim/tensor.hpp"
 
 namespace bitsim::sim {

@@ -1,5 +1,7 @@
 #include "sim/kernels/norms.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -43,12 +45,75 @@ TensorF map_rows(const TensorF& x, const char* kernel, RowFn&& row_fn) {
   return out;
 }
 
+// ---- Fast path: the default NormSpec (float32 statistics and output) ----
+// With Precision() every statistics operation is one float32 operation and the output
+// rounding is the identity on floats, so the generic loops above reduce to plain float
+// loops. These compute exactly those operations in the same order. The sums are chains of
+// dependent adds (left to right, never reordered); to keep the CPU busy, kLanes rows are
+// summed together, each row in its own accumulator, so every row still gets the bits of
+// its own loop.
+constexpr Index kLanes = 8;
+
+bool is_default(const NormSpec& spec) { return spec.stats.is_float32() && spec.out.is_float32(); }
+
+// y = ((x - mean) * rstd) * g + b for LayerNorm, (x * rstd) * g for RMSNorm (b == nullptr).
+template <bool kCentred, int L>
+void norm_rows_f32(const float* in, float* out, Index n, const float* g, const float* b, float count,
+                   float eps) {
+  float mean[L] = {}, sq[L] = {};
+  if constexpr (kCentred) {
+    for (Index i = 0; i < n; ++i)
+      for (int l = 0; l < L; ++l) mean[l] += in[l * n + i];
+    for (int l = 0; l < L; ++l) mean[l] /= count;
+  }
+  for (Index i = 0; i < n; ++i)
+    for (int l = 0; l < L; ++l) {
+      const float d = kCentred ? in[l * n + i] - mean[l] : in[l * n + i];
+      sq[l] += d * d;
+    }
+  for (int l = 0; l < L; ++l) {
+    const float rstd = 1.0f / std::sqrt(sq[l] / count + eps);
+    const float* x = in + l * n;
+    float* y = out + l * n;
+    if constexpr (kCentred) {
+      for (Index i = 0; i < n; ++i) y[i] = ((x[i] - mean[l]) * rstd) * g[i] + b[i];
+    } else {
+      for (Index i = 0; i < n; ++i) y[i] = (x[i] * rstd) * g[i];
+    }
+  }
+}
+
+template <bool kCentred>
+TensorF norm_f32(const TensorF& x, const std::vector<float>& g, const std::vector<float>& b, double eps,
+                 const char* kernel) {
+  const Index n = detail::row_width(x, kernel);
+  const TensorF in = x.contiguous();
+  TensorF out(x.shape(), uninitialized);  // every element is written below
+  if (out.empty()) return out;
+  const Index rows = out.numel() / n, groups = (rows + kLanes - 1) / kLanes;
+  const float count = to_float(static_cast<double>(n)), e = to_float(eps);
+  const float* src = in.data();
+  float* dst = out.data();
+  const float* beta = kCentred ? b.data() : nullptr;
+  detail::for_each_row(groups, 4 * n * kLanes, [&](Index group) {
+    const Index first = group * kLanes, last = std::min(rows, first + kLanes);
+    if (last - first == kLanes) {
+      norm_rows_f32<kCentred, kLanes>(src + first * n, dst + first * n, n, g.data(), beta, count, e);
+    } else {
+      for (Index r = first; r < last; ++r)
+        norm_rows_f32<kCentred, 1>(src + r * n, dst + r * n, n, g.data(), beta, count, e);
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 TensorF layer_norm(const TensorF& x, const TensorF& gamma, const TensorF& beta, const NormSpec& spec) {
   const Index n = detail::row_width(x, "layer_norm");
   const std::vector<float> g = affine_vector(gamma, n, 1.0f, "gamma");
   const std::vector<float> b = affine_vector(beta, n, 0.0f, "beta");
+  if (is_default(spec)) return norm_f32<true>(x, g, b, spec.eps, "layer_norm");
   const Precision& P = spec.stats;
   const double count = P.round(static_cast<double>(n));
   const double eps = P.round(spec.eps);
@@ -75,6 +140,7 @@ TensorF layer_norm(const TensorF& x, const TensorF& gamma, const TensorF& beta, 
 TensorF rms_norm(const TensorF& x, const TensorF& gamma, const NormSpec& spec) {
   const Index n = detail::row_width(x, "rms_norm");
   const std::vector<float> g = affine_vector(gamma, n, 1.0f, "gamma");
+  if (is_default(spec)) return norm_f32<false>(x, g, {}, spec.eps, "rms_norm");
   const Precision& P = spec.stats;
   const double count = P.round(static_cast<double>(n));
   const double eps = P.round(spec.eps);

@@ -15,6 +15,7 @@
 // The sums run strictly left to right. n and eps are first rounded into P (n is exact in
 // float32 below 2^24). With the default precisions every step is a float32 operation,
 // exactly the plain float loop above. mean and rstd enter the float32 step as floats.
+// (With the default spec that plain float loop is what runs: no per-operation dispatch.)
 // gamma and beta have the row's length; an empty tensor means gamma = 1 / beta = 0.
 // A NaN or inf anywhere in a row makes the whole row NaN; empty rows are fine.
 // Stochastic rounding: the k-th statistics operation of row r (in the order above) draws

@@ -7,3 +7,4 @@ bitsim_add_test(test_sim_kernels
 target_compile_options(test_sim_kernels PRIVATE -ffp-contract=off -frounding-math)
 bitsim_add_test(test_sim_attention SOURCES test_attention.cpp LABELS sim LIBS bitsim_sim)
 target_compile_options(test_sim_attention PRIVATE -ffp-contract=off)
+include(${CMAKE_CURRENT_LIST_DIR}/norm_fast_paths.cmake)  # LayerNorm/RMSNorm float32 fast paths (forward and backward)
