@@ -41,6 +41,7 @@ struct TrainArgs {
   std::string recipe = "fp32", optimizer = "adamw", schedule = "cosine", master = "fp32", master_rounding = "rne";
   std::string data, output, log, accum, file, h5, tokenizer = "bytes";
   std::string gelu = "tanh";
+  std::string attention = "exact";
   std::int64_t steps = 200, warmup = 20, eval_every = 50, print_every = 10;
   std::int64_t d_model = 64, layers = 2, heads = 4, seq = 64, batch = 8, eval_windows = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.1, clip = 1.0, loss_scale = 1.0;
@@ -68,6 +69,7 @@ tr::TrainConfig make_config(const TrainArgs& a, const tr::Corpus& corpus) {
   c.model.heads = a.heads;
   c.model.context = a.seq;
   c.model.gelu = tr::parse_gelu(a.gelu);
+  c.model.attention = tr::parse_attention(a.attention);
   c.model.validate();
   c.recipe = tr::Recipe::preset(a.recipe);
   if (!a.accum.empty()) c.recipe.set_accumulation(sim::AccumSpec::parse(a.accum));
@@ -303,6 +305,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--steps", a->steps, "optimizer steps")->capture_default_str();
   cmd->add_option("--gelu", a->gelu,
                   "tanh (float64 formula, the default) | tanh_f32 (float32 operations as PyTorch's fp32 kernel, faster)")
+      ->capture_default_str();
+  cmd->add_option("--attention", a->attention,
+                  "exact (bit-defined: float32 forward, float64 backward, the default) | blas (float32 OpenBLAS "
+                  "sgemm and softmax as PyTorch's fp32 attention, faster)")
       ->capture_default_str();
   cmd->add_option("--d-model", a->d_model, "model width")->capture_default_str();
   cmd->add_option("--layers", a->layers, "transformer blocks")->capture_default_str();

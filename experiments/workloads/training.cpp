@@ -66,6 +66,7 @@ Setup setup(const ExperimentConfig& c, const GridPoint& p) {
   t.model.context = t.seq;
   t.model.vocab = tr::requested_vocab(w.text("tokenizer"));
   t.model.gelu = tr::parse_gelu(w.text("gelu"));
+  t.model.attention = tr::parse_attention(w.text("attention"));
   t.batch = w.integer("batch");
   t.recipe = tr::Recipe::parse(setting(c, p, "recipe"));
   const auto accum = w.text("accum");
@@ -311,6 +312,7 @@ void check_params(const WorkloadParams& w) {
   (void)sim::parse_quant_spec(w.text("ptq"));
   (void)tr::requested_vocab(w.text("tokenizer"));
   (void)tr::parse_gelu(w.text("gelu"));
+  (void)tr::parse_attention(w.text("attention"));
   const auto accum = w.text("accum");
   if (accum != "default") sim::AccumSpec::parse(accum).validate();
   if (w.real("warmup") > 1) throw std::invalid_argument("warmup is a fraction of the steps, in [0, 1]");
@@ -354,6 +356,8 @@ Workload training_workload() {
        "AccumSpec of every GEMM; order=blas is fast (OpenBLAS sgemm), default is the bit-defined sequential fp32 sum"},
       {"gelu", K::text, "tanh",
        "MLP GELU numerics: tanh (float64 formula, the default) or tanh_f32 (float32 operations as PyTorch's fp32 kernel, faster)"},
+      {"attention", K::text, "exact",
+       "causal attention numerics: exact (bit-defined, the default) or blas (float32 OpenBLAS sgemm and softmax as PyTorch's, faster)"},
       {"checkpoints", K::text, "none", "folder for each trained model (train-HASH.safetensors, HASH of its train.config); none: not saved"},
   };
   w.axes = {

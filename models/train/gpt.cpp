@@ -8,6 +8,7 @@
 
 #include "formats/random_stream.hpp"
 #include "sim/grad/activation_grad.hpp"
+#include "sim/grad/attention_blas.hpp"
 #include "sim/grad/attention_grad.hpp"
 #include "sim/grad/cross_entropy.hpp"
 #include "sim/grad/embedding_grad.hpp"
@@ -27,23 +28,26 @@ using sim::Shape;
 enum Slot : Index { ln1_g, ln1_b, attn_w, attn_b, proj_w, proj_b, ln2_g, ln2_b, fc_w, fc_b, fc2_w, fc2_b, kSlots };
 constexpr Index kFirstLayer = 2;  // after wte, wpe
 
-// sum[i] += a[i] in place (float addition commutes: the bits of a[i] + sum[i]); returns sum.
-TensorF add_into(TensorF sum, const TensorF& a) {
-  float* s = sum.data();
-  const float* x = a.data();
-  for (Index i = 0; i < sum.numel(); ++i) s[i] += x[i];
-  return sum;
+// into[i] += g[i] (contiguous tensors of one shape, distinct storage): a loop the compiler
+// vectorises; each element is one float addition, so the bits are those of any order.
+void accumulate(TensorF& into, const TensorF& g) {
+  float* __restrict s = into.data();
+  const float* __restrict x = g.data();
+  const Index n = into.numel();
+  for (Index i = 0; i < n; ++i) s[i] += x[i];
 }
 
-void accumulate(TensorF& into, const TensorF& g) {
-  for (Index i = 0; i < into.numel(); ++i) into.data()[i] += g.data()[i];
+// sum[i] += a[i] in place (float addition commutes: the bits of a[i] + sum[i]); returns sum.
+TensorF add_into(TensorF sum, const TensorF& a) {
+  accumulate(sum, a);
+  return sum;
 }
 
 // Columns [offset, offset + H*hd) of m [B*T, width] as [B*H, T, hd]: head h of sequence b
 // is head b*H + h, so one attention call covers the batch (heads are independent).
 TensorF split_heads(const TensorF& m, Index B, Index T, Index H, Index hd, Index offset) {
   const Index width = m.size(1);
-  TensorF out({B * H, T, hd});
+  TensorF out({B * H, T, hd}, sim::uninitialized);  // every element copied below
   for (Index b = 0; b < B; ++b)
     for (Index t = 0; t < T; ++t)
       for (Index h = 0; h < H; ++h)
@@ -90,7 +94,7 @@ sim::LinearSpec with_clips(sim::LinearSpec s, double cx, double cw, double cdy) 
 
 TensorF normal_tensor(Shape shape, double stddev, std::uint64_t seed, std::uint64_t stream) {
   const formats::RandomStream rng{seed, stream};
-  TensorF t(std::move(shape));
+  TensorF t(std::move(shape), sim::uninitialized);
   for (Index i = 0; i < t.numel(); ++i) {
     // Box-Muller from two 32-bit words; u1 in (0, 1].
     const double u1 = (static_cast<double>(rng.word(2 * i)) + 1.0) / 4294967296.0;
@@ -117,6 +121,15 @@ std::string gelu_name(sim::GeluApprox gelu) {
   return "erf";
 }
 
+AttentionImpl parse_attention(const std::string& name) {
+  if (name == "exact") return AttentionImpl::exact;
+  if (name == "blas") return AttentionImpl::blas;
+  throw std::invalid_argument("unknown attention '" + name +
+                              "'; valid: exact (bit-defined, the default), blas (float32 OpenBLAS, as PyTorch)");
+}
+
+std::string attention_name(AttentionImpl attention) { return attention == AttentionImpl::blas ? "blas" : "exact"; }
+
 void GptConfig::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument("GPT config: " + what);
@@ -125,6 +138,8 @@ void GptConfig::validate() const {
           "vocab, context, d_model and heads must be positive and layers >= 0");
   require(gelu == sim::GeluApprox::tanh || gelu == sim::GeluApprox::tanh_f32,
           "gelu must be tanh (float64) or tanh_f32 (float32)");
+  require(attention == AttentionImpl::exact || attention == AttentionImpl::blas,
+          "attention must be exact (bit-defined) or blas (float32 OpenBLAS)");
   require(d_model % heads == 0, "d_model (" + std::to_string(d_model) + ") must be a multiple of heads (" +
                                     std::to_string(heads) + ")");
 }
@@ -189,6 +204,7 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
   Parameter& lnf_b = params_[kFirstLayer + L * kSlots + 1];
   sim::AttentionSpec causal;
   causal.causal = true;
+  const bool blas_attention = config_.attention == AttentionImpl::blas;
   // Delayed scaling: the spec of linear j of layer l with clips from the history (dy only
   // in the backward pass); a training pass records x and W amaxes in the forward, dy in
   // the backward.
@@ -211,6 +227,7 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     TensorF x, a1, qkv, att, x1, a2, f, g;
     sim::GeluSaved gelu;  // the forward's tanh values, reused by the backward
     std::array<TensorF, 3> heads;  // q, k, v [batch * H, T, hd]
+    sim::AttentionBlasSaved attention;  // attention: blas keeps its probabilities for the backward
     std::array<sim::LinearQuantized, 4> quantized;  // qkv, proj, fc, fc2: operands the backward reuses
   };
   std::vector<LayerCache> cache(static_cast<std::size_t>(L));
@@ -223,11 +240,13 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     c.a1 = sim::layer_norm(x, P(l, ln1_g).value, P(l, ln1_b).value);
     c.qkv = sim::linear_forward(c.a1, P(l, attn_w).value, P(l, attn_b).value,
                                 spec_of(spec, l, 0, c.a1, P(l, attn_w).value, nullptr, backward), &c.quantized[0]);
-    c.att = TensorF({BT, D});
+    c.att = TensorF({BT, D}, sim::uninitialized);  // merge_heads fills columns [0, D)
     c.heads = {split_heads(c.qkv, batch, T, H, hd, 0), split_heads(c.qkv, batch, T, H, hd, D),
                split_heads(c.qkv, batch, T, H, hd, 2 * D)};
     const auto& [q, k, v] = c.heads;
-    merge_heads(sim::attention(q, k, v, causal), c.att, batch, H, 0);
+    merge_heads(blas_attention ? sim::attention_blas(q, k, v, causal, backward ? &c.attention : nullptr)
+                               : sim::attention(q, k, v, causal),
+                c.att, batch, H, 0);
     c.x1 = add_into(sim::linear_forward(c.att, P(l, proj_w).value, P(l, proj_b).value,
                                       spec_of(spec, l, 1, c.att, P(l, proj_w).value, nullptr, backward), &c.quantized[1]),
                     x);
@@ -277,9 +296,11 @@ double Gpt::loss(std::span<const Index> tokens, Index batch, const Recipe& recip
     const auto gp = sim::linear_backward(c.att, P(l, proj_w).value, dx1, true,
                                          spec_of(spec, l, 1, c.att, P(l, proj_w).value, &dx1, true), true, &c.quantized[1]);
     set(proj_w, proj_b, gp);
-    TensorF dqkv({BT, 3 * D});
+    TensorF dqkv({BT, 3 * D}, sim::uninitialized);  // the three merges fill [0, 3D)
     const auto& [q, k, v] = c.heads;
-    const auto ga = sim::attention_backward(q, k, v, split_heads(gp.dx, batch, T, H, hd, 0), causal);
+    const TensorF dheads = split_heads(gp.dx, batch, T, H, hd, 0);
+    const auto ga = blas_attention ? sim::attention_blas_backward(q, k, v, dheads, causal, &c.attention)
+                                   : sim::attention_backward(q, k, v, dheads, causal);
     merge_heads(ga.dq, dqkv, batch, H, 0);
     merge_heads(ga.dk, dqkv, batch, H, D);
     merge_heads(ga.dv, dqkv, batch, H, 2 * D);

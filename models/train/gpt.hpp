@@ -20,6 +20,9 @@ namespace bitsim::models::train {
 using sim::Index;
 using sim::TensorF;
 
+// GptConfig::attention.
+enum class AttentionImpl { exact, blas };
+
 struct GptConfig {
   Index vocab = 256;  // byte-level
   Index context = 64;
@@ -31,6 +34,12 @@ struct GptConfig {
   // PyTorch's fp32 kernel (faster; losses agree to ~1e-5, models/train/README.md).
   // Not stored in checkpoints' weights: a run's describe() line records it.
   sim::GeluApprox gelu = sim::GeluApprox::tanh;
+  // Causal attention's numerics: exact, the bit-defined kernels (float32 FMA-chain forward
+  // sim::attention, float64 backward sim::attention_backward; the default, what every
+  // committed result used), or blas, float32 OpenBLAS sgemm and a float32 softmax as
+  // PyTorch's fp32 attention (sim/grad/attention_blas.hpp; faster, not bit-defined).
+  // Not stored in checkpoints' weights: a run's describe() line records it.
+  AttentionImpl attention = AttentionImpl::exact;
 
   void validate() const;  // throws std::invalid_argument
   // Parameters outside the embeddings (what scaling laws call N).
@@ -40,6 +49,9 @@ struct GptConfig {
 // "tanh" | "tanh_f32" (GptConfig::gelu); throws std::invalid_argument naming the choices.
 sim::GeluApprox parse_gelu(const std::string& name);
 std::string gelu_name(sim::GeluApprox gelu);
+// "exact" | "blas" (GptConfig::attention); throws std::invalid_argument naming the choices.
+AttentionImpl parse_attention(const std::string& name);
+std::string attention_name(AttentionImpl attention);
 
 struct Parameter {
   std::string name;  // Hugging Face GPT-2 name, e.g. "h.0.attn.c_attn.weight"

@@ -29,6 +29,7 @@ std::string describe(const TrainConfig& c) {
     << " growth=" << c.scaling.growth_interval << " steps=" << c.steps << " batch=" << c.batch << " seq=" << c.seq
     << " seed=" << c.seed;
   if (c.model.gelu != sim::GeluApprox::tanh) o << " gelu=" << gelu_name(c.model.gelu);  // default: as before
+  if (c.model.attention != AttentionImpl::exact) o << " attention=" << attention_name(c.model.attention);
   return o.str();
 }
 

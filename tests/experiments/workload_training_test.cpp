@@ -19,33 +19,21 @@
 #include "models/train/trainer.hpp"
 #include "sim/quant/quantize.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/experiments/tiny_training_study.hpp"
+#include "tests/support/quiet_run.hpp"
 
 using namespace bitsim::experiments;
 namespace tr = bitsim::models::train;
 namespace fs = std::filesystem;
+using bitsim::testing::quiet_run;
 using bitsim::testing::TempDir;
 
 namespace {
 
 // A tiny study: 2 recipes x 2 token budgets x 3 PTQ specs, 12 points, 4 trainings of
 // 4 to 8 steps of a d = 16, 1-layer GPT on the built-in text.
-const std::string kTiny = R"yaml(name: tiny_training
-workload:
-  kind: training
-  data: builtin
-  layers: 1
-  heads: 2
-  seq: 16
-  batch: 4
-  eval_windows: 4
-  accum: default
-sweep:
-  recipe: [fp32, "fake:fp<e=2,m=1,specials=none>:per_group(16)"]
-  d_model: 16
-  tokens: [256, 512]
-  ptq: [none, "int8:per_group(16)", "int2:per_group(16)"]
-  seed: 3
-)yaml";
+const std::string kTiny = bitsim::testing::tiny_training_study(
+    "tiny_training", "", "[none, \"int8:per_group(16)\", \"int2:per_group(16)\"]");
 
 std::string error_of(const std::string& text) {
   try {
@@ -66,14 +54,6 @@ std::size_t column(const ResultsTable& t, const std::string& name) {
   return 0;
 }
 
-RunOptions options(const fs::path& out, int threads) {
-  RunOptions o;
-  o.output = out;
-  o.threads = threads;
-  o.progress = false;
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("training workload: config errors name the problem and the choices") {
@@ -83,6 +63,10 @@ TEST_CASE("training workload: config errors name the problem and the choices") {
   CHECK(error_of(head + "sweep:\n  recipe: [\"fake:fp<e=2>\"]\n").find("fake:fp<e=2>") != std::string::npos);
   CHECK(error_of(head + "sweep:\n  ptq: [int33]\n").find("int33") != std::string::npos);
   CHECK(error_of(head + "sweep:\n  tokens: [0]\n").find("minimum") != std::string::npos);
+  // The attention numerics parameter (exact | blas).
+  CHECK(error_of(head + "  attention: flash\nsweep: {}\n").find("valid: exact") != std::string::npos);
+  CHECK(error_of(head + "  attention: blas\nsweep: {}\n") == "");
+  CHECK(error_of(head + "  attention: exact\nsweep: {}\n") == "");
   CHECK(error_of(head + "  warmup: 2\nsweep: {}\n").find("fraction") != std::string::npos);
   CHECK(error_of(head + "  accum: order=nope\nsweep: {}\n") != "");
   CHECK(error_of(head + "  stepz: 3\nsweep: {}\n").find("stepz") != std::string::npos);
@@ -189,8 +173,8 @@ TEST_CASE("training workload: the results file is the same on 1 and 2 threads; c
   std::string text = kTiny;
   text.insert(text.find("sweep:"), "  checkpoints: saved\n");
   const auto config = parse_experiment(text, file);
-  run_experiment(config, options(dir.path / "one.h5", 1));
-  run_experiment(config, options(dir.path / "two.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "one.h5", 1));
+  run_experiment(config, quiet_run(dir.path / "two.h5", 2));
   const auto a = read_results(dir.path / "one.h5"), b = read_results(dir.path / "two.h5");
   REQUIRE(a.rows.size() == 12);
   REQUIRE(b.rows.size() == 12);

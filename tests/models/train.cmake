@@ -5,5 +5,5 @@ bitsim_add_test(test_train SOURCES test_train.cpp LABELS models LIBS bitsim_mode
 bitsim_add_test(test_bpe SOURCES test_bpe.cpp LABELS models LIBS bitsim_models)
 # Quantized operands reused across a linear layer's GEMMs change no bit (every recipe, 3 steps).
 bitsim_add_test(test_train_recipe_reuse SOURCES test_train_recipe_reuse.cpp LABELS models LIBS bitsim_models)
-# The GELU numerics option (tanh_f32 against the float64 default, resumption, names).
-bitsim_add_test(test_train_gelu SOURCES test_train_gelu.cpp LABELS models LIBS bitsim_models)
+# The numerics options gelu: tanh_f32 and attention: blas (against the defaults, resumption, names).
+bitsim_add_test(test_train_numerics_options SOURCES test_train_numerics_options.cpp LABELS models LIBS bitsim_models)
