@@ -24,49 +24,27 @@
 #include "experiments/runner/runner.hpp"
 #include "models/train/trainer.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/experiments/tiny_training_study.hpp"
+#include "tests/support/quiet_run.hpp"
 
 using namespace bitsim::experiments;
 namespace tr = bitsim::models::train;
 namespace fs = std::filesystem;
+using bitsim::testing::quiet_run;
 using bitsim::testing::TempDir;
 
 namespace {
 
 // 2 recipes x 2 budgets (4 and 8 steps of 4 x 16 tokens) x 2 ptq specs: 8 points, 4
 // trainings of a d = 16, 1-layer GPT on the built-in text, validated every 3 steps.
-const std::string kStudy = R"yaml(name: tiny_curves
-workload:
-  kind: training
-  data: builtin
-  layers: 1
-  heads: 2
-  seq: 16
-  batch: 4
-  eval_windows: 4
-  eval_every: 3
-  accum: default
-sweep:
-  recipe: [fp32, "fake:fp<e=2,m=1,specials=none>:per_group(16)"]
-  d_model: 16
-  tokens: [256, 512]
-  ptq: [none, "int4:per_group(16)"]
-  seed: 3
-checkpoint: {points: 1}
-)yaml";
+const std::string kStudy = bitsim::testing::tiny_training_study("tiny_curves", "  eval_every: 3\n",
+                                                                  "[none, \"int4:per_group(16)\"]",
+                                                                  "checkpoint: {points: 1}\n");
 
 std::string with_eval_every(const std::string& every) {
   std::string text = kStudy;
   text.replace(text.find("eval_every: 3"), 13, "eval_every: " + every);
   return text;
-}
-
-RunOptions options(const fs::path& out, int threads, Shard shard = {}) {
-  RunOptions o;
-  o.output = out;
-  o.threads = threads;
-  o.shard = shard;
-  o.progress = false;
-  return o;
 }
 
 std::size_t column(const std::vector<Column>& columns, const std::string& name) {
@@ -120,7 +98,7 @@ std::vector<std::pair<std::uint64_t, std::vector<Cell>>> curve_table(const Resul
 TEST_CASE("training curves: one row per validation, equal to a direct training run") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  run_experiment(config, options(dir.path / "out.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "out.h5", 2));
   const auto t = read_results(dir.path / "out.h5");
   REQUIRE(t.rows.size() == 8);
   const std::vector<std::string> names = {"step", "tokens_seen", "train_loss", "train_loss_mean", "val_loss",
@@ -233,8 +211,8 @@ TEST_CASE("training curves: dynamic loss scaling shows in loss_scale and skipped
 
 TEST_CASE("training curves: validating more often leaves the training unchanged") {
   TempDir dir;
-  run_experiment(parse_experiment(kStudy, dir.path / "a.yaml"), options(dir.path / "every3.h5", 2));
-  run_experiment(parse_experiment(with_eval_every("0"), dir.path / "b.yaml"), options(dir.path / "final.h5", 2));
+  run_experiment(parse_experiment(kStudy, dir.path / "a.yaml"), quiet_run(dir.path / "every3.h5", 2));
+  run_experiment(parse_experiment(with_eval_every("0"), dir.path / "b.yaml"), quiet_run(dir.path / "final.h5", 2));
   const auto a = read_results(dir.path / "every3.h5"), b = read_results(dir.path / "final.h5");
   REQUIRE(a.rows.size() == b.rows.size());
   for (std::size_t r = 0; r < a.rows.size(); ++r) {
@@ -255,7 +233,7 @@ TEST_CASE("training curves: validating more often leaves the training unchanged"
 TEST_CASE("curves: a stopped sweep resumes to the uninterrupted curves, bit for bit") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  run_experiment(config, options(dir.path / "whole.h5", 1));
+  run_experiment(config, quiet_run(dir.path / "whole.h5", 1));
   const auto whole = read_results(dir.path / "whole.h5");
   REQUIRE(whole.rows.size() == 8);
 
@@ -268,7 +246,7 @@ TEST_CASE("curves: a stopped sweep resumes to the uninterrupted curves, bit for 
       writer.checkpoint();
     }
     CHECK(read_results(partial).rows.size() == 3);
-    auto o = options(partial, 2);
+    auto o = quiet_run(partial, 2);
     o.resume = true;
     const auto summary = run_experiment(config, o);
     CHECK(summary.already_done == 3);
@@ -294,14 +272,14 @@ TEST_CASE("curves: a stopped sweep resumes to the uninterrupted curves, bit for 
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
     });
-    const auto first = run_experiment(config, options(out, 1));
+    const auto first = run_experiment(config, quiet_run(out, 1));
     running.store(false);
     watcher.join();
     const auto stopped = read_results(out);
     CHECK(stopped.rows.size() == first.evaluated);
     if (!first.interrupted) MESSAGE("the run finished before the stop; the resume below checks nothing new");
     for (const auto& point : stopped.rows) CHECK(!point.curve.empty());  // finished points keep their curves
-    auto o = options(out, 2);
+    auto o = quiet_run(out, 2);
     o.resume = true;
     const auto second = run_experiment(config, o);
     CHECK(second.already_done + second.evaluated == 8);
@@ -312,9 +290,9 @@ TEST_CASE("curves: a stopped sweep resumes to the uninterrupted curves, bit for 
 TEST_CASE("curves: shards merge to the single run's curves") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  run_experiment(config, options(dir.path / "whole.h5", 2));
-  run_experiment(config, options(dir.path / "s0.h5", 1, Shard{0, 2}));
-  run_experiment(config, options(dir.path / "s1.h5", 1, Shard{1, 2}));
+  run_experiment(config, quiet_run(dir.path / "whole.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "s0.h5", 1, Shard{0, 2}));
+  run_experiment(config, quiet_run(dir.path / "s1.h5", 1, Shard{1, 2}));
   const auto s0 = read_results(dir.path / "s0.h5");
   CHECK(s0.rows.size() == 4);
   CHECK(curve_table(s0).size() < curve_table(read_results(dir.path / "whole.h5")).size());
@@ -386,7 +364,7 @@ TEST_CASE("curves: the writer checks curve rows and refuses to resume with other
 TEST_CASE("curves: bitsim report --curves prints the shown points' curve rows") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  run_experiment(config, options(dir.path / "out.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "out.h5", 2));
   const auto report = [&](const std::string& arguments) {
     const std::string command = std::string(BITSIM_CLI) + " report " + (dir.path / "out.h5").string() +
                                 " --no-plots " + arguments + " 2>&1";

@@ -29,12 +29,14 @@
 #include "models/transformer/load_model.hpp"
 #include "sim/quant/quantize.hpp"
 #include "tests/experiments/results_fixtures.hpp"
+#include "tests/support/quiet_run.hpp"
 
 namespace {
 
 using namespace bitsim::experiments;
 using namespace bitsim::results_test;
 namespace fs = std::filesystem;
+using bitsim::testing::quiet_run;
 using bitsim::sim::TensorF;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -313,21 +315,12 @@ dump:
   points: [0, 3, 5]
 )";
 
-RunOptions options(const fs::path& out, int threads, Shard shard = {}) {
-  RunOptions o;
-  o.output = out;
-  o.threads = threads;
-  o.shard = shard;
-  o.progress = false;
-  return o;
-}
-
 TEST_CASE("dumps through the runner: the point's own tensors, any thread count, shards") {
   ScratchFolder scratch;
   const auto config = parse_experiment(kStudy, scratch / "study.yaml");
   CHECK(config.dump.points == std::vector<std::uint64_t>{0, 3, 5});
-  run_experiment(config, options(scratch / "t1.h5", 1));
-  run_experiment(config, options(scratch / "t2.h5", 2));
+  run_experiment(config, quiet_run(scratch / "t1.h5", 1));
+  run_experiment(config, quiet_run(scratch / "t2.h5", 2));
   const auto one = read_results(scratch / "t1.h5");
   const auto two = read_results(scratch / "t2.h5");
   const auto grid = expand_grid(config);
@@ -359,7 +352,7 @@ TEST_CASE("dumps through the runner: the point's own tensors, any thread count, 
   std::vector<fs::path> shards;
   for (int i = 0; i < 2; ++i) {
     shards.push_back(scratch / ("shard" + std::to_string(i) + ".h5"));
-    run_experiment(config, options(shards.back(), 1, Shard{i, 2}));
+    run_experiment(config, quiet_run(shards.back(), 1, Shard{i, 2}));
   }
   merge_results(scratch / "merged.h5", shards);
   for (std::uint64_t index : {0, 3, 5}) {
@@ -390,7 +383,7 @@ TEST_CASE("dumps: configuration errors name the line and the valid choices") {
   ScratchFolder scratch;
   const auto config = parse_experiment("name: d\nmodel: gaussian\nsweep: {weights: int8}\ndump: {tensors: weights, points: [3]}\n",
                                        scratch / "d.yaml");
-  CHECK_THROWS_WITH_AS(run_experiment(config, options(scratch / "d.h5", 1)), doctest::Contains("not a grid index"),
+  CHECK_THROWS_WITH_AS(run_experiment(config, quiet_run(scratch / "d.h5", 1)), doctest::Contains("not a grid index"),
                        std::invalid_argument);
 }
 
@@ -402,7 +395,7 @@ TEST_CASE("dumps of a model source: the weights its sessions use (tiny GPT-2)") 
                            "  layers: ['1']\n"
                            "dump: {tensors: ['weight.blk.*.attn_qkv', weight.output, act.blk.1.ffn_down]}\n";
   const auto config = parse_experiment(yaml, scratch / "gd.yaml");
-  run_experiment(config, options(scratch / "gd.h5", 1));
+  run_experiment(config, quiet_run(scratch / "gd.h5", 1));
   const auto table = read_results(scratch / "gd.h5");
   const auto model = bitsim::models::Gpt2Model::from_safetensors(dir);
   const auto grid = expand_grid(config);
@@ -496,8 +489,8 @@ TEST_CASE("reference: fp64 in an experiment file (tiny GPT-2)") {
     return "name: ref\nmodel: " + dir + "\ndata: {text: " + dir + "/sample.txt, tokens: 8}\n" + reference +
            "sweep: {}\nmetrics: [logits_sqnr_db, kl_mean]\n";
   };
-  run_experiment(parse_experiment(study(""), scratch / "a.yaml"), options(scratch / "fp32.h5", 1));
-  run_experiment(parse_experiment(study("reference: fp64\n"), scratch / "b.yaml"), options(scratch / "fp64.h5", 1));
+  run_experiment(parse_experiment(study(""), scratch / "a.yaml"), quiet_run(scratch / "fp32.h5", 1));
+  run_experiment(parse_experiment(study("reference: fp64\n"), scratch / "b.yaml"), quiet_run(scratch / "fp64.h5", 1));
   const auto fp32 = read_results(scratch / "fp32.h5").rows.at(0).cells;
   const auto fp64 = read_results(scratch / "fp64.h5").rows.at(0).cells;
   CHECK(std::isinf(std::get<double>(fp32[0])));
@@ -532,7 +525,7 @@ TEST_CASE("dumps under mpirun -np 2 equal the single run's") {
   }
   ScratchFolder scratch;
   write_bytes(scratch / "study.yaml", kStudy);
-  run_experiment(load_experiment(scratch / "study.yaml"), options(scratch / "single.h5", 1));
+  run_experiment(load_experiment(scratch / "study.yaml"), quiet_run(scratch / "single.h5", 1));
   const fs::path out = scratch / "mpi.h5";
   const std::string command = mpirun + " -np 2 --allow-run-as-root --oversubscribe -x ASAN_OPTIONS=detect_leaks=0 " +
                               BITSIM_CLI + " run " + (scratch / "study.yaml").string() + " -o " + out.string() +
@@ -566,7 +559,7 @@ TEST_CASE("sweep axes for qkv, attn_q, hidden, residual and norm_stats (tiny GPT
                            "  residual: [fp32, 'int4:per_tensor']\n"
                            "zip: [[norm_stats, qkv, attn_q, hidden, residual]]\nmetrics: [kl_mean]\n";
   const auto config = parse_experiment(yaml, scratch / "roles.yaml");
-  run_experiment(config, options(scratch / "roles.h5", 1));
+  run_experiment(config, quiet_run(scratch / "roles.h5", 1));
   const auto rows = read_results(scratch / "roles.h5").rows;
   REQUIRE(rows.size() == 2);
   CHECK(std::get<double>(rows[0].cells.back()) == 0.0);
@@ -578,7 +571,7 @@ TEST_CASE("sweep axes for qkv, attn_q, hidden, residual and norm_stats (tiny GPT
                             "sweep:\n  " + axis + ": ['" + (std::string(axis) == "norm_stats" ? "e4m3fn" : "int4:per_tensor") +
                             "']\n  layers: ['1']\nmetrics: [kl_mean]\n";
     const fs::path out = scratch / (std::string(axis) + ".h5");
-    run_experiment(parse_experiment(one, scratch / "one.yaml"), options(out, 1));
+    run_experiment(parse_experiment(one, scratch / "one.yaml"), quiet_run(out, 1));
     CHECK(std::get<double>(read_results(out).rows.at(0).cells.back()) > 0.0);
   }
   const auto error = [&](const std::string& text) {

@@ -35,11 +35,13 @@
 #include "sim/metrics/metrics.hpp"
 #include "sim/quant/quantize.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/quiet_run.hpp"
 
 extern char** environ;
 
 using namespace bitsim::experiments;
 namespace fs = std::filesystem;
+using bitsim::testing::quiet_run;
 using bitsim::testing::TempDir;
 using bitsim::testing::read_text;
 
@@ -75,15 +77,6 @@ void check_same_results(const fs::path& a, const fs::path& b) {
       for (std::size_t i = 0; i < u.size(); ++i) CHECK(std::bit_cast<std::uint64_t>(u[i]) == std::bit_cast<std::uint64_t>(v[i]));
     }
   }
-}
-
-RunOptions options(const fs::path& out, int threads, Shard shard = {}) {
-  RunOptions o;
-  o.output = out;
-  o.threads = threads;
-  o.shard = shard;
-  o.progress = false;
-  return o;
 }
 
 // A synthetic study with a GEMM, stochastic rounding and seeds: every code path of the
@@ -148,8 +141,8 @@ bool wait_for_first_point(const fs::path& p) {
 TEST_CASE("results are bit-identical on 1 and 2 threads, and match a direct computation") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  const auto one = run_experiment(config, options(dir.path / "t1.h5", 1));
-  const auto two = run_experiment(config, options(dir.path / "t2.h5", 2));
+  const auto one = run_experiment(config, quiet_run(dir.path / "t1.h5", 1));
+  const auto two = run_experiment(config, quiet_run(dir.path / "t2.h5", 2));
   CHECK(one.evaluated == 12);
   CHECK(two.evaluated == 12);
   CHECK_FALSE(one.interrupted);
@@ -182,11 +175,11 @@ TEST_CASE("results are bit-identical on 1 and 2 threads, and match a direct comp
 TEST_CASE("three shards merge into the single run's file") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  run_experiment(config, options(dir.path / "single.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "single.h5", 2));
   std::vector<fs::path> shards;
   for (int i = 0; i < 3; ++i) {
     shards.push_back(dir.path / ("shard" + std::to_string(i) + ".h5"));
-    const auto s = run_experiment(config, options(shards.back(), 1, Shard{i, 3}));
+    const auto s = run_experiment(config, quiet_run(shards.back(), 1, Shard{i, 3}));
     CHECK(s.shard_points == 4);
     const auto t = read_results(shards.back());
     CHECK(t.info.shard == std::to_string(i) + "/3");
@@ -203,9 +196,9 @@ TEST_CASE("three shards merge into the single run's file") {
 TEST_CASE("an existing output is refused; --resume of a finished file computes nothing") {
   TempDir dir;
   const auto config = parse_experiment(kStudy, dir.path / "study.yaml");
-  run_experiment(config, options(dir.path / "out.h5", 2));
-  CHECK_THROWS_WITH_AS(run_experiment(config, options(dir.path / "out.h5", 2)), doctest::Contains("--resume"), std::invalid_argument);
-  auto o = options(dir.path / "out.h5", 2);
+  run_experiment(config, quiet_run(dir.path / "out.h5", 2));
+  CHECK_THROWS_WITH_AS(run_experiment(config, quiet_run(dir.path / "out.h5", 2)), doctest::Contains("--resume"), std::invalid_argument);
+  auto o = quiet_run(dir.path / "out.h5", 2);
   o.resume = true;
   const auto again = run_experiment(config, o);
   CHECK(again.evaluated == 0);
@@ -220,7 +213,7 @@ TEST_CASE("an existing output is refused; --resume of a finished file computes n
 TEST_CASE("a run killed with SIGKILL resumes to the uninterrupted result") {
   TempDir dir;
   const auto yaml = dir.write("slow.yaml", kSlowStudy);
-  run_experiment(load_experiment(yaml), options(dir.path / "whole.h5", 2));
+  run_experiment(load_experiment(yaml), quiet_run(dir.path / "whole.h5", 2));
 
   const auto out = dir.path / "killed.h5";
   const auto child = spawn({BITSIM_CLI, "run", yaml.string(), "-o", out.string(), "--threads", "1", "--no-table"}, dir.path / "log1");
@@ -267,7 +260,7 @@ TEST_CASE("mpirun -np 2: rank 0 gathers one file equal to the single run") {
   }
   TempDir dir;
   const auto yaml = dir.write("study.yaml", kStudy);
-  run_experiment(load_experiment(yaml), options(dir.path / "single.h5", 2));
+  run_experiment(load_experiment(yaml), quiet_run(dir.path / "single.h5", 2));
   const auto out = dir.path / "mpi.h5";
   // LeakSanitizer (the CI's sanitizer pass) would report OpenMPI's own allocations at exit.
   const auto child = spawn({mpirun, "-np", "2", "--allow-run-as-root", "--oversubscribe", "-x", "ASAN_OPTIONS=detect_leaks=0", BITSIM_CLI, "run", yaml.string(), "-o",
@@ -369,8 +362,8 @@ TEST_CASE("a GPT-2 safetensors checkpoint with per_layer: metrics and sqnr_per_l
                                                ", tokens: 16, per_layer: true}\nsweep:\n  weights: [none, bf16, \"int4:per_channel\"]\n"
                                                "  layers: [all, \"1\"]\n");
   const auto config = load_experiment(yaml);
-  const auto one = run_experiment(config, options(dir.path / "t1.h5", 1));
-  run_experiment(config, options(dir.path / "t2.h5", 2));
+  const auto one = run_experiment(config, quiet_run(dir.path / "t1.h5", 1));
+  run_experiment(config, quiet_run(dir.path / "t2.h5", 2));
   CHECK(one.evaluated == 6);
   check_same_results(dir.path / "t1.h5", dir.path / "t2.h5");
 

@@ -22,21 +22,15 @@
 #include "models/transformer/llama.hpp"
 #include "sim/quant/quant_spec.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/quiet_run.hpp"
 
 using namespace bitsim::experiments;
 namespace fs = std::filesystem;
+using bitsim::testing::quiet_run;
 using bitsim::testing::TempDir;
 using bitsim::testing::read_text;
 
 namespace {
-
-RunOptions options(const fs::path& out, int threads) {
-  RunOptions o;
-  o.output = out;
-  o.threads = threads;
-  o.progress = false;
-  return o;
-}
 
 }  // namespace
 
@@ -51,7 +45,7 @@ TEST_CASE("SmolLM2: the runner's metrics equal a direct forward pass") {
   const auto config = parse_experiment("name: m\nmodel: " + gguf.string() + "\ndata: {text: " + text.string() +
                                            ", tokens: 8}\nsweep:\n  weights: [none, \"int4:per_group(32)\"]\n  layers: [\"0-1\"]\n",
                                        dir.path / "m.yaml");
-  run_experiment(config, options(dir.path / "m.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "m.h5", 2));
   const auto table = read_results(dir.path / "m.h5");
   REQUIRE(table.rows.size() == 2);
   // Columns: weights, layers, weights_bits, ppl, ref_ppl, delta_ppl, kl_mean, kl_p99, kl_max, top1, ...
@@ -91,7 +85,7 @@ TEST_CASE("MiniLM: embedding metrics and per-layer SQNR equal a direct run") {
                                        dir.path / "e.yaml");
   CHECK(config.model.architecture == bitsim::models::Architecture::bert);
   CHECK(config.metrics == std::vector<std::string>{"cosine_mean", "cosine_min", "retrieval_top1", "retrieval_mrr"});
-  run_experiment(config, options(dir.path / "e.h5", 2));
+  run_experiment(config, quiet_run(dir.path / "e.h5", 2));
   const auto table = read_results(dir.path / "e.h5");
   REQUIRE(table.rows.size() == 2);
   CHECK(table.columns[2].name == "cosine_mean");

@@ -178,6 +178,26 @@ std::size_t mismatches(const std::vector<float>& a, const std::vector<float>& b,
   return count;
 }
 
+// Quantizes x ([rows, cols]) by the fast path and by encode + decode (the exact path) and
+// checks both against the literal computation, bit for bit; returns the fast result.
+std::vector<float> check_against_literal(const char* name, const std::vector<float>& x, std::size_t rows,
+                                         std::size_t cols) {
+  const BlockFormat f = BlockFormat::parse(name);
+  std::vector<float> fast(x.size()), exact(x.size());
+  block_quantize(f, x, rows, cols, fast);
+  block_decode(f, block_encode(f, x, rows, cols), exact);
+  const std::vector<float> expected = literal(name, x, rows, cols);
+  std::size_t first = 0;
+  const std::size_t against_literal = mismatches(fast, expected, first);
+  CAPTURE(first);
+  CAPTURE(x[first]);
+  CAPTURE(fast[first]);
+  CAPTURE(expected[first]);
+  CHECK(against_literal == 0);
+  CHECK(mismatches(exact, expected, first) == 0);
+  return fast;
+}
+
 TEST_CASE("the rne shortcuts equal a literal computation and the exact path for the benchmarked formats") {
   for (const char* name : {"mxfp8_e4m3", "mxfp4", "nvfp4", "int4:sym:g128"}) {
     const BlockFormat f = BlockFormat::parse(name);
@@ -199,24 +219,14 @@ TEST_CASE("the rne shortcuts equal a literal computation and the exact path for 
       const std::string name_text = name;
       CAPTURE(name_text);
       CAPTURE(seed);
-      std::vector<float> fast(x.size()), exact(x.size());
-      block_quantize(f, x, rows, cols, fast);
-      block_decode(f, block_encode(f, x, rows, cols), exact);
-      const std::vector<float> expected = literal(name, x, rows, cols);
-      std::size_t first = 0;
-      const std::size_t against_literal = mismatches(fast, expected, first);
-      CAPTURE(first);
-      CAPTURE(x[first]);
-      CAPTURE(fast[first]);
-      CAPTURE(expected[first]);
-      CHECK(against_literal == 0);
-      CHECK(mismatches(exact, expected, first) == 0);
+      const std::vector<float> fast = check_against_literal(name, x, rows, cols);
       // The same on one thread (blocks never depend on how the range is split).
       std::vector<float> one_thread(x.size());
       {
         tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 1);
         block_quantize(f, x, rows, cols, one_thread);
       }
+      std::size_t first = 0;
       CHECK(mismatches(one_thread, fast, first) == 0);
     }
   }
@@ -241,15 +251,9 @@ TEST_CASE("the rne shortcuts equal the literal computation for blocks at every e
     }
     // NVFP4 sees one tensor scale for all of them; a second array, one block scaled alone,
     // is in the first test case. Also compare with the per-element path.
-    std::vector<float> fast(x.size()), exact(x.size());
-    block_quantize(f, x, rows, cols, fast);
-    block_decode(f, block_encode(f, x, rows, cols), exact);
-    const std::vector<float> expected = literal(name, x, rows, cols);
     const std::string name_text = name;
     CAPTURE(name_text);
-    std::size_t first = 0;
-    CHECK(mismatches(fast, expected, first) == 0);
-    CHECK(mismatches(exact, expected, first) == 0);
+    check_against_literal(name, x, rows, cols);
   }
 }
 
@@ -292,19 +296,8 @@ TEST_CASE("the rne shortcuts equal the literal computation with block scales at 
       x[b * len] = b % 2 ? -amaxes[b] : amaxes[b];
       for (std::size_t i = 1; i < len; ++i) x[b * len + i] = amaxes[b] * unit(gen);
     }
-    std::vector<float> fast(x.size()), exact(x.size());
-    block_quantize(f, x, 1, cols, fast);
-    block_decode(f, block_encode(f, x, 1, cols), exact);
-    const std::vector<float> expected = literal(name, x, 1, cols);
     CAPTURE(spec);
-    std::size_t first = 0;
-    const std::size_t against_literal = mismatches(fast, expected, first);
-    CAPTURE(first);
-    CAPTURE(x[first]);
-    CAPTURE(fast[first]);
-    CAPTURE(expected[first]);
-    CHECK(against_literal == 0);
-    CHECK(mismatches(exact, expected, first) == 0);
+    check_against_literal(name, x, 1, cols);
   }
 }
 
@@ -319,7 +312,7 @@ TEST_CASE("nvfp4 equals the literal computation at every element decision bounda
   const BlockFormat f = BlockFormat::parse("nvfp4");
   const std::vector<double> elements = magnitudes(f.element()), scales = magnitudes(f.scale());
   const std::size_t len = std::size_t(f.shape().cols);
-  for (const float tensor_amax : {1.0f, 3.0f, 7.3f, 1000.1f, 3e-20f, 1e30f, 5e-33f, 1e-32f, 3e-30f}) {
+  for (const float tensor_amax : {1.0f, 3.0f, 7.3f, 1000.1f, 3e-20f, 1e30f, 5e-33f, 1e-32f, 3e-30f, 3e37f, 1e38f}) {
     std::vector<float> x;
     for (std::size_t i = 1; i < scales.size(); ++i) {
       // A block whose amax gives scale ~ scales[i] (u = amax * s_enc / 6; s_enc = 2688 / tensor_amax).
@@ -352,19 +345,8 @@ TEST_CASE("nvfp4 equals the literal computation at every element decision bounda
       }
     }
     const std::size_t cols = x.size();
-    std::vector<float> fast(cols), exact(cols);
-    block_quantize(f, x, 1, cols, fast);
-    block_decode(f, block_encode(f, x, 1, cols), exact);
-    const std::vector<float> expected = literal("nvfp4", x, 1, cols);
     CAPTURE(tensor_amax);
-    std::size_t first = 0;
-    const std::size_t against_literal = mismatches(fast, expected, first);
-    CAPTURE(first);
-    CAPTURE(x[first]);
-    CAPTURE(fast[first]);
-    CAPTURE(expected[first]);
-    CHECK(against_literal == 0);
-    CHECK(mismatches(exact, expected, first) == 0);
+    check_against_literal("nvfp4", x, 1, cols);
   }
 }
 
