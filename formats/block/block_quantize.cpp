@@ -18,6 +18,8 @@
 #include "formats/block/block_scale.hpp"
 #include "formats/block/block_spans.hpp"
 #include "formats/lattice_rounding.hpp"
+#include "formats/philox_batch.hpp"
+#include "formats/span_kernels.hpp"
 
 namespace bitsim::formats {
 namespace {
@@ -163,6 +165,8 @@ class Kernel {
     if (f_.recipe() == Recipe::two_level_fp32 && f_.element().kind() == "float") {
       element_float_ = float_plan(element);
       fast_path_ = FastPath::two_level;
+      stochastic_fast_ = element_float_.usable && FloatKernel<float>::fits(element_float_.plan);
+      if (stochastic_fast_) stochastic_kernel_ = FloatKernel<float>::make(element_float_.plan, f_.rounding().random_bits);
     } else if (f_.recipe() != Recipe::generic || f_.has_zero_point() || f_.rule() == ScaleRule::mse) {
       fast_path_ = FastPath::none;
     } else if (f_.rule() == ScaleRule::amax) {
@@ -257,6 +261,58 @@ class Kernel {
     return done;
   }
 
+  // Stochastic rounding of NVFP4-like 1-D blocks (two_level with a FloatKernel element):
+  // runs of whole or row-final blocks along a row share one draw of Philox words (a batch
+  // of counters at a time, as Format::quantize draws them; element i's word is word i of
+  // the stream, the exact path's too). Per block, prepare()'s factor and stored scale; then
+  // y = x * factor in float32 (the value the exact path widens to double: the kernel's
+  // decision on it is the same, tests/formats/test_block_stochastic_fast.cpp), rounded by
+  // span_kernels.hpp's kernel, and (q * stored) / tensor_scale. Blocks with an Inf or NaN
+  // take the exact path.
+  void stochastic_two_level(std::size_t first, std::size_t last, float* out) const {
+    const FloatKernel<float> kernel = stochastic_kernel_;
+    const auto go = [&]<bool PlainSpecials, bool Full>() {
+      constexpr std::size_t kGroups = 4 * kPhiloxBatch;
+      constexpr std::size_t kRun = 4 * kGroups - 16;  // elements per draw (see format.cpp)
+      alignas(64) std::uint32_t words[4 * kGroups];
+      for (std::size_t b = first; b < last;) {
+        // Blocks b .. end - 1: one row, at most kRun elements (at least one block).
+        const std::size_t row = b / g_.grid_cols, row_end = std::min(last, (row + 1) * g_.grid_cols);
+        std::size_t end = b + 1;
+        while (end < row_end && area_of(end).cols.second - area_of(b).cols.first <= kRun) ++end;
+        const std::size_t c0 = area_of(b).cols.first, n = area_of(end - 1).cols.second - c0;
+        const std::uint64_t base = row * g_.cols + c0;
+        philox_groups(rng_, base >> 2, std::size_t(((base & 3) + n + 3) >> 2), words);
+        const std::uint32_t* run_words = words + (base & 3);
+        for (; b < end; ++b) {
+          const BlockArea area = area_of(b);
+          const FastBlock fb = prepare(area);
+          if (!fb.plan) {
+            run<Rounding::stochastic>(b, out, nullptr, nullptr, nullptr);
+            continue;
+          }
+          const std::size_t c = area.cols.first, len = area.cols.second - c;
+          const float* x = in_ + row * g_.cols + c;
+          float* y = out + row * g_.cols + c;
+          const std::uint32_t* w = run_words + (c - c0);
+          const float factor = fb.a, stored = fb.b, tensor_scale = tensor_scale_;
+          for (std::size_t i = 0; i < len; ++i) {
+            const std::uint32_t q_bits =
+                kernel.template stochastic<PlainSpecials, Full>(std::bit_cast<std::uint32_t>(x[i] * factor), w[i]);
+            y[i] = (std::bit_cast<float>(q_bits) * stored) / tensor_scale;
+          }
+        }
+      }
+    };
+    // With >= 23 random bits the cut's top bits of the word are all the adder uses.
+    const bool full = kernel.random_bits >= 23;
+    if (kernel.plain_specials()) {
+      full ? go.template operator()<true, true>() : go.template operator()<true, false>();
+    } else {
+      full ? go.template operator()<false, true>() : go.template operator()<false, false>();
+    }
+  }
+
   // The scale format's rounding (rne, saturating) of a positive value, as scale_of gives it.
   double rounded_scale_value(double v) const {
     return std::bit_cast<double>(
@@ -337,6 +393,12 @@ class Kernel {
   template <Rounding Mode>
   void run_range(std::size_t first, std::size_t last, float* out, std::uint64_t* codes, std::uint64_t* scales,
                  std::uint64_t* offsets) const {
+    if constexpr (Mode == Rounding::stochastic) {
+      if (stochastic_fast_ && g_.block_rows == 1 && !codes && !scales && !offsets) {
+        stochastic_two_level(first, last, out);
+        return;
+      }
+    }
     const bool fast = Mode != Rounding::stochastic && fast_path_ != FastPath::none && !codes && !scales && !offsets;
     const std::size_t whole_per_row = g_.cols / g_.block_cols;
     for (std::size_t b = first; b < last; ++b) {
@@ -532,6 +594,8 @@ class Kernel {
   LatticePlan<double> scale_plan_;
   FloatPlan element_float_;          // two_level, divided
   bool integer_elements_ = false;    // divided: integer_plan (integer_rounding.hpp)
+  bool stochastic_fast_ = false;     // two_level: stochastic_two_level
+  FloatKernel<float> stochastic_kernel_;
   std::vector<FloatPlan> scaled_;    // power_of_two: index e - scale_min_exponent
   // The row loops (prepare_row_loops).
   bool row_loops_ = false;
