@@ -12,7 +12,8 @@
 # RECIPES="fp32 nvfp4" limits the bitsim recipes (default: fp32 bf16 fp8 mxfp8 nvfp4).
 # GELUS="tanh tanh_f32" (the default) runs each fp32 row with bitsim's float64 GELU (the
 # default numerics) and with the float32 one (--gelu tanh_f32, PyTorch's fp32 numerics);
-# the other recipes use the default GELU.
+# the other recipes use the default GELU. A last fp32 row runs PyTorch's own numerics
+# (order=blas, --gelu tanh_f32, --attention blas: float32 BLAS attention).
 #
 # Needs the Austen corpus (scripts/fetch-models.sh) and Debian's python3-torch.
 set -euo pipefail
@@ -34,14 +35,17 @@ export OPENBLAS_NUM_THREADS=$threads
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# PyTorch's OpenMP threads wait passively: with the default (spinning) policy its 2-thread
+# rate on the shared 2-core VM fell to ~3,300 tokens/s, half its 1-thread rate, while the
+# spinning threads and OpenBLAS's fought over the cores; passive gave ~8,700.
 torch_rate() {
-  /usr/bin/python3 "$here/train_baseline.py" --data "$data" --steps "$steps" "${shape[@]}" --threads "$threads" --emulate "$1" |
+  OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} /usr/bin/python3 "$here/train_baseline.py" --data "$data" --steps "$steps" "${shape[@]}" --threads "$threads" --emulate "$1" |
     awk '{print $1}'
 }
 # bitsim's cumulative tokens/s at the row printed 10 steps before the end (before the
 # final evaluation), from its progress table.
 bitsim_rate() {
-  "$build/bitsim" train --recipe "$1" --accum "$2" --gelu "$3" --steps "$steps" "${shape[@]}" --lr 3e-3 --warmup 10 \
+  "$build/bitsim" train --recipe "$1" --accum "$2" --gelu "$3" --attention "${4:-exact}" --steps "$steps" "${shape[@]}" --lr 3e-3 --warmup 10 \
     --threads "$threads" --seed 1 --print-every 10 --eval-every 100000 --data "$data" -o "$tmp/ckpt.safetensors" |
     awk -v stop=$((steps - 10)) '$1 == stop {print $7}'
 }
@@ -64,3 +68,9 @@ for recipe in ${RECIPES:-fp32 bf16 fp8 mxfp8 nvfp4}; do
     done
   done
 done
+case " ${RECIPES:-fp32} " in
+  *" fp32 "*)
+    rate=$(bitsim_rate fp32 order=blas tanh_f32 blas)
+    printf "%-40s %10s %14.2f\n" "bitsim fp32 (blas, tanh_f32, attn blas)" "$rate" "$(echo "$torch_fp32 / $rate" | bc -l)"
+    ;;
+esac
