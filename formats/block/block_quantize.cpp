@@ -198,6 +198,8 @@ class Kernel {
       scale_float_plan_ = make_plan<float>(f_.scale().lattice());
       element_nearest_even_ = block_detail::nearest_even_plan(element_float_.plan);
       scale_nearest_even_ = block_detail::nearest_even_plan(scale_float_plan_);
+      half_step_ = block_detail::half_step_plan(element_float_.plan, element_nearest_even_, scale_nearest_even_,
+                                                two_level_scale_factor(), tensor_scale_);
       row_shape_ = element_float_.shape;
       row_loops_ = true;
     } else if (fast_path_ == FastPath::divided) {
@@ -239,11 +241,11 @@ class Kernel {
     with_shape(row_shape_, [&]<class Shape>() {
       // The usual block lengths as constants (NVFP4's 16, MX's 32), any other at run time.
       if (fast_path_ == FastPath::two_level) {
-        const float scale_factor = tensor_scale_ * (1.0f / float(f_.element_max()));
+        const float scale_factor = two_level_scale_factor();
         const auto two_level = [&]<std::size_t Length>() {
           return block_detail::two_level_blocks<Mode, Shape, Length>(x, out, count, g_.block_cols, element_float_.plan,
                                                                      scale_float_plan_, scale_factor, tensor_scale_,
-                                                                     element_nearest_even_, scale_nearest_even_);
+                                                                     element_nearest_even_, scale_nearest_even_, half_step_);
         };
         done = g_.block_cols == 16 ? two_level.template operator()<16>() : two_level.template operator()<0>();
       } else if (fast_path_ == FastPath::divided) {
@@ -343,8 +345,7 @@ class Kernel {
     if (amax_bits >= 0x7f800000u) return {};  // Inf or NaN: a NaN block
     const float amax = std::bit_cast<float>(amax_bits);
     if (fast_path_ == FastPath::two_level) {
-      const float inverse_max = 1.0f / float(f_.element_max());
-      const float stored = float(rounded_scale_value(double(amax * (tensor_scale_ * inverse_max))));
+      const float stored = float(rounded_scale_value(double(amax * two_level_scale_factor())));
       return {&element_float_, stored == 0 ? 0.0f : tensor_scale_ / stored, stored};
     }
     if (amax == 0) return {};  // all zero: the scale's zero code
@@ -501,8 +502,7 @@ class Kernel {
       case Recipe::generic: return generic_scale<Mode>(st, for_each);
       case Recipe::two_level_fp32: {
         // stored_b = scale_rne_sat(amax_b * (s_enc * (1 / elem_max))), in float32.
-        const float inverse_max = 1.0f / float(f_.element_max());
-        return scale_of(double(st.amax * (tensor_scale_ * inverse_max)));
+        return scale_of(double(st.amax * two_level_scale_factor()));
       }
       case Recipe::ggml_q8_0: return ggml_scale(st.amax / 127.0f);
       case Recipe::ggml_q4_0: return ggml_scale(st.signed_max / -8.0f);
@@ -568,6 +568,10 @@ class Kernel {
 
   // s_enc = (elem_max * scale_max) / amax(tensor) in float32 over the finite inputs;
   // 1 when that amax is 0, and at most the largest float.
+  // The two-level recipe's block scale before rounding is amax times this (float32 steps,
+  // Transformer Engine's order: s_enc * (1 / element max)).
+  float two_level_scale_factor() const { return tensor_scale_ * (1.0f / float(f_.element_max())); }
+
   float tensor_encode_scale() const {
     const std::size_t n = g_.rows * g_.cols;
     const float amax = tbb::parallel_reduce(
@@ -606,6 +610,7 @@ class Kernel {
   std::vector<block_detail::NearestEvenPlan> row_nearest_even_;  // power_of_two: rne's shortcut per exponent
   block_detail::NearestEvenPlan element_nearest_even_;           // two_level: rne's shortcut
   block_detail::NearestEvenPlan scale_nearest_even_;             // two_level: the same for block scales
+  block_detail::HalfStepPlan half_step_;                          // two_level: two_level_group16's constants
   block_detail::PowerOfTwoTable row_table_;
 };
 

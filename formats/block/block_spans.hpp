@@ -34,7 +34,9 @@
 #include <immintrin.h>
 #endif
 
+#include "formats/block/block_avx512.hpp"
 #include "formats/block/block_scale.hpp"
+#include "formats/block/nearest_even.hpp"
 #include "formats/integer_rounding.hpp"
 #include "formats/lattice.hpp"
 #include "formats/lattice_rounding.hpp"
@@ -113,49 +115,6 @@ inline Lattice scaled_lattice(const Lattice& l, int e) {
 // largest value at most FLT_MAX.
 inline bool scaled_lattice_fits(const Lattice& l, int e) {
   return l.min_quantum + e >= -149 && std::ldexp(std::max(l.max_positive, l.max_negative), e) <= 3.4028234663852886e38;
-}
-
-// Nearest-even onto a saturating float lattice L (a PlainFloat plan seen through float32)
-// by the add-and-subtract trick, about a quarter of round_pattern's instructions: with q
-// the lattice's step at |x| (2^max(E - precision, min_quantum), E = floor(log2 |x|)) and
-// M = 2^23 q, |x| < M, so |x| + M lies in [2^23 q, 2^24 q], where float32's step is q: the
-// addition rounds |x| to a multiple of q, ties to even (M / q = 2^23 is even), and taking
-// M away again is exact. Then saturation (min with max) and the sign. Needs M finite:
-// callers check |x| < limit. For |x| below float32's normal range the exponent field (0)
-// reads as E = -127, which is harmless: PlainSigned plans have min_quantum + precision
-// >= -126, so there the step is 2^min_quantum either way.
-struct NearestEvenPlan {
-  std::uint32_t binade_offset = 0;  // (23 - precision) << 23: |x|'s exponent field + this = M
-  std::uint32_t min_magic = 0;      // the pattern of 2^(min_quantum + 23), M's least value
-  std::uint32_t max = 0;            // max_positive's pattern
-  std::uint32_t zero_sign = 0;      // the sign bit where zero results keep theirs (-0), else 0
-  std::uint32_t limit = 0;          // |x| patterns below this keep M finite
-  bool usable = false;
-};
-
-inline NearestEvenPlan nearest_even_plan(const LatticePlan<float>& p) {
-  NearestEvenPlan n;
-  // Saturating (overflow gives max in every mode), at most 22 bits of precision (so that
-  // 2^23 q > |x| in every binade), the finest step within float32's.
-  if (!fits_shape(p, PlainFloat{}) || p.precision > 22 || p.overflow_positive != p.max_positive ||
-      p.min_quantum < -149) {
-    return n;
-  }
-  n.binade_offset = std::uint32_t(23 - p.precision) << 23;
-  n.min_magic = std::uint32_t(p.min_quantum + 23 + 127) << 23;
-  n.max = p.max_positive;
-  n.zero_sign = p.zero_sign;
-  n.limit = std::uint32_t(232 + p.precision) << 23;  // E <= 104 + precision: M <= 2^127
-  n.usable = true;
-  return n;
-}
-
-[[gnu::always_inline]] inline float nearest_even_value(float x, const NearestEvenPlan& p) {
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
-  const std::uint32_t a = bits & 0x7fffffffu, sign = bits & 0x80000000u;
-  const float magic = std::bit_cast<float>(std::max((a & 0x7f800000u) + p.binade_offset, p.min_magic));
-  const std::uint32_t r = std::min(std::bit_cast<std::uint32_t>((std::bit_cast<float>(a) + magic) - magic), p.max);
-  return std::bit_cast<float>(r | (r == 0 ? sign & p.zero_sign : sign));
 }
 
 // out[i] = element(x[i]) for i < n, in chunks of 16 lanes: a block's run is short (16,
@@ -265,9 +224,8 @@ inline void prefetch(const float* x, std::size_t n) {
 
 // amax[k] = amax_pattern of block k < n (n <= kGroup) of `len` elements (a multiple of
 // kLanes) laid end to end from x; amax[k] = 0 for k >= n. With AVX-512 the 16 blocks'
-// lane-wise maxima are folded into one vector together (a transposing reduction: 15
-// shuffle pairs for 16 blocks instead of 4 per block; zero-masked forms with
-// every lane selected, as in amax_pattern).
+// lane-wise maxima are folded into one vector together (fold_block_maxima, a transposing
+// reduction: 15 shuffle pairs for 16 blocks instead of 4 per block).
 template <std::size_t BlockLength>
 [[gnu::always_inline]] inline void group_amax(const float* x, std::size_t runtime_length, std::size_t n,
                                               std::uint32_t* amax) {
@@ -285,27 +243,7 @@ template <std::size_t BlockLength>
     }
     v[k] = m;
   }
-  // Halves: blocks 2i and 2i+1 share a vector, 8 lanes each (256-bit halves).
-  for (std::size_t i = 0; i < 8; ++i) {
-    v[i] = _mm512_maskz_max_epu32(all, _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0x44),
-                                  _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0xee));
-  }
-  // Quarters: blocks 4i .. 4i+3, one per 128-bit lane, 4 lanes each.
-  for (std::size_t i = 0; i < 4; ++i) {
-    v[i] = _mm512_maskz_max_epu32(all, _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0x88),
-                                  _mm512_maskz_shuffle_i64x2(0xff, v[2 * i], v[2 * i + 1], 0xdd));
-  }
-  // Pairs of lanes: 128-bit lane j holds blocks 8i + j and 8i + 4 + j, 2 lanes each.
-  for (std::size_t i = 0; i < 2; ++i) {
-    v[i] = _mm512_maskz_max_epu32(all, _mm512_maskz_unpacklo_epi64(0xff, v[2 * i], v[2 * i + 1]),
-                                  _mm512_maskz_unpackhi_epi64(0xff, v[2 * i], v[2 * i + 1]));
-  }
-  // Single lanes: element 4j + m holds block j + 4m; a permutation puts block k at k.
-  const __m512 a = _mm512_castsi512_ps(v[0]), b = _mm512_castsi512_ps(v[1]);
-  const __m512i folded = _mm512_maskz_max_epu32(all, _mm512_castps_si512(_mm512_maskz_shuffle_ps(all, a, b, 0x88)),
-                                                _mm512_castps_si512(_mm512_maskz_shuffle_ps(all, a, b, 0xdd)));
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  _mm512_storeu_si512(amax, _mm512_maskz_permutexvar_epi32(all, order, folded));
+  _mm512_storeu_si512(amax, fold_block_maxima(v));
 #else
   for (std::size_t k = 0; k < kGroup; ++k) amax[k] = k < n ? amax_pattern(x + k * len, len) : 0;
 #endif
@@ -383,17 +321,25 @@ BITSIM_BLOCK_LOOP std::size_t power_of_two_blocks(const float* x, float* __restr
 // NVFP4's float32 steps for whole blocks: per block the scale stored = round(amax *
 // scale_factor) onto the scale format (scale_plan, nearest-even: for a float32 value
 // exactly what the scale format's encoding gives) and factor = tensor_scale / stored, then
-// two_level_span's element steps. Returns the first block with an Inf/NaN, or `blocks`.
+// two_level_span's element steps. With AVX-512, whole groups of blocks of 16 go through
+// two_level_group16 where `half_step` is usable and its preconditions hold. Returns the
+// first block with an Inf/NaN, or `blocks`.
 template <Rounding Mode, class Shape, std::size_t BlockLength>
 BITSIM_BLOCK_LOOP std::size_t two_level_blocks(const float* x, float* __restrict out, std::size_t blocks,
                                                std::size_t runtime_length, const LatticePlan<float>& element_plan,
                                                const LatticePlan<float>& scale_plan, float scale_factor,
                                                float tensor_scale, const NearestEvenPlan& nearest_even,
-                                               const NearestEvenPlan& scale_nearest_even) {
+                                               const NearestEvenPlan& scale_nearest_even,
+                                               [[maybe_unused]] const HalfStepPlan& half_step) {
   const LatticePlan<float> plan = element_plan, scale = scale_plan;  // local copies: see scaled_span
   const std::size_t len = BlockLength != 0 ? BlockLength : runtime_length;
   for (std::size_t first = 0; first < blocks; first += kGroup) {
     const std::size_t n = std::min(kGroup, blocks - first);
+#if defined(__AVX512F__)
+    if constexpr (Mode == Rounding::nearest_even && Shape::plain_float && BlockLength == 16) {
+      if (half_step.usable && n == kGroup && two_level_group16(x + first * len, out + first * len, half_step)) continue;
+    }
+#endif
     float amax[kGroup] = {}, stored[kGroup], factor[kGroup];
     std::uint32_t amax_bits[kGroup];
     group_amax<BlockLength>(x + first * len, len, n, amax_bits);

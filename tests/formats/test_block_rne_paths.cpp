@@ -69,12 +69,15 @@ std::vector<float> literal(const std::string& name, const std::vector<float>& x,
   const std::vector<double> elements = magnitudes(f.element()), scales = magnitudes(f.scale());
   const std::size_t len = std::size_t(f.shape().cols);
   std::vector<float> out(x.size());
-  // NVFP4's tensor scale: s_enc = 2688 / amax over the finite inputs, 1 for 0, <= FLT_MAX.
+  // The two-level tensor scale: s_enc = element max * scale max / amax over the finite
+  // inputs (NVFP4: 6 * 448 = 2688), in float32, 1 for 0, at most FLT_MAX.
   float amax_tensor = 0;
   for (float v : x) {
     if (std::isfinite(v)) amax_tensor = std::max(amax_tensor, std::fabs(v));
   }
-  const float s_enc = amax_tensor == 0 ? 1.0f : std::min(2688.0f / amax_tensor, std::numeric_limits<float>::max());
+  const float element_max = float(elements.back());
+  const float top = element_max * float(scales.back());
+  const float s_enc = amax_tensor == 0 ? 1.0f : std::min(top / amax_tensor, std::numeric_limits<float>::max());
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c0 = 0; c0 < cols; c0 += len) {
       const std::size_t n = std::min(len, cols - c0);
@@ -85,9 +88,9 @@ std::vector<float> literal(const std::string& name, const std::vector<float>& x,
         continue;
       }
       const double amax = block_amax(xb, n);
-      if (name == "nvfp4") {
+      if (f.recipe() == Recipe::two_level_fp32) {
         // Every step in float32 (Transformer Engine order).
-        const float stored = float(nearest_even(scales, double(float(amax) * (s_enc * (1.0f / 6.0f)))));
+        const float stored = float(nearest_even(scales, double(float(amax) * (s_enc * (1.0f / element_max)))));
         const float factor = stored == 0 ? 0.0f : s_enc / stored;
         for (std::size_t i = 0; i < n; ++i) {
           const float q = float(nearest_even(elements, double(xb[i] * factor)));
@@ -347,6 +350,65 @@ TEST_CASE("nvfp4 equals the literal computation at every element decision bounda
     const std::size_t cols = x.size();
     CAPTURE(tensor_amax);
     check_against_literal("nvfp4", x, 1, cols);
+  }
+}
+
+// Two-level variants with wide scale formats (BF16, FP16): block scales far from UE4M3's
+// few bits, and the AVX-512 group kernel's last step (a product per half step,
+// block_avx512.hpp), which must hand a group back to the division when one of its ratios
+// s / s_enc is too close to float32's subnormals. Each group holds 8 ordinary blocks
+// (2^-1 .. 2^-8 of the tensor amax) and 8 probes, whose ratios fall by one binade per
+// group from about 2^-120.6 to 2^-128.6 (the kernel takes a group only when all of its
+// blocks qualify, so the probes share their group with blocks that do). The tensor amaxes
+// put the probes' scales inside the scale format's range: with BF16, s_enc is FLT_MAX for
+// any tensor amax (6 * BF16's max overflows); with FP16, s_enc = 393024 / amax, whose
+// mantissa is made irregular so that the ratios' low bits vary (where a product of the
+// half step falls below the normals, it differs from the division only when rounding
+// twice meets a tie). E3M1 without specials has steps below 1 at 2^-3 .. 2^-1, so its
+// bound lies higher than E2M1's. Blocks whose s_enc / s would overflow (the recipe's 0 * Inf, an open question of
+// the spec: formats/block/README.md) are left all zero.
+TEST_CASE("two-level variants with wide scales equal the literal computation near float32's limits") {
+  struct Case {
+    const char* name;
+    float tensor_amax;
+  };
+  for (const Case c : {Case{"mx<elem=e2m1fn,scale=bf16,block=16,tensor=fp32>", 0x1p-20f},
+                       Case{"mx<elem=e2m1fn,scale=fp16,block=16,tensor=fp32>", 0x1.3579bep-83f},
+                       Case{"mx<elem=e2m1fn,scale=fp16,block=16,tensor=fp32>", 0x1.fedcbap-84f},
+                       Case{"mx<elem=fp<e=3,m=1,specials=none>,scale=fp16,block=16,tensor=fp32>", 0x1.3579bep-83f},
+                       Case{"mx<elem=fp<e=3,m=1,specials=none>,scale=fp16,block=16,tensor=fp32>", 0x1.fedcbap-84f},
+                       Case{"mx<elem=e2m1fn,scale=fp16,block=16,tensor=fp32>", 3e38f},
+                       Case{"mx<elem=e2m1fn,scale=bf16,block=16,tensor=fp32>", 1.0f}}) {
+    const BlockFormat f = BlockFormat::parse(c.name);
+    const std::vector<double> set = magnitudes(f.element());
+    const float element_max = float(f.element_max());
+    const float top = element_max * float(f.scale().max_value());
+    const float s_enc = std::min(top / c.tensor_amax, std::numeric_limits<float>::max());
+    const std::size_t len = 16, blocks = 144;  // nine groups of 16
+    std::mt19937_64 gen(17);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    std::vector<float> x(blocks * len, 0.0f);
+    std::size_t kept = 0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t group = b / 16, position = b % 16;
+      // Probes: s / s_enc ~ amax / element_max ~ 2^(-118 - group) / 6, times 1 + j / 8.
+      const float amax = position >= 8 ? std::ldexp(element_max / 6 * (1 + float(position - 8) / 8), -118 - int(group))
+                                       : std::ldexp(c.tensor_amax, -1 - int(position));
+      const float u = amax * (s_enc * (1.0f / element_max));  // s before rounding
+      if (u != 0 && !std::isfinite(s_enc / (u * 0.5f))) continue;
+      // Odd elements on the element lattice at this block's scale, even ones anywhere.
+      for (std::size_t i = 0; i < len; ++i) {
+        x[b * len + i] = i % 2 ? amax * float(set[i / 2 % set.size()] / set.back()) : amax * unit(gen);
+      }
+      x[b * len + (b % 7)] = b % 3 ? amax : -amax;
+      ++kept;
+    }
+    x[0] = c.tensor_amax;
+    const std::string name_text = c.name;
+    CAPTURE(name_text);
+    CAPTURE(c.tensor_amax);
+    CHECK(kept >= 120);
+    check_against_literal(c.name, x, 1, x.size());
   }
 }
 
