@@ -102,24 +102,13 @@ Gpt2Model Gpt2Model::from_safetensors(const std::string& path) {
 }
 
 Gpt2Session::Gpt2Session(const Gpt2Model& model, Numerics numerics)
-    : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  quantize_layer_weights(ops_, weights_.layers, kWeights);
-  weights_.output = ops_.weight(weights_.output, "output");
-  reset();
-}
-
-void Gpt2Session::reset() {
-  past_ = 0;
-  cache_.reset(weights_.layers.size());
-}
+    : DecoderSession(model, std::move(numerics), kWeights) {}
 
 TensorF Gpt2Session::forward(const std::vector<std::int32_t>& tokens, std::vector<TensorF>* block_outputs) {
   const auto& c = model_->config();
   if (block_outputs) block_outputs->clear();
   if (tokens.empty()) return TensorF(Shape{0, c.vocab});
-  if (past_ + Index(tokens.size()) > c.context)
-    throw std::invalid_argument("forward: " + std::to_string(past_ + tokens.size()) +
-                                " positions exceed the model's context of " + std::to_string(c.context));
+  check_context(tokens.size());
   const std::vector<Index> ids(tokens.begin(), tokens.end());
   TensorF x = sim::add_positions(sim::embedding(weights_.token_embedding, ids), weights_.position_embedding, past_);
   const auto norm = [&](const std::string& name) { return ops_.norm(c.norm_eps, name, past_); };

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "models/transformer/decoder_session.hpp"
 #include "models/transformer/layer_ops.hpp"
 #include "sim/kernels/activations.hpp"
 #include "sim/tensor.hpp"
@@ -73,22 +74,12 @@ class Gpt2Model {
   Gpt2Weights weights_;
 };
 
-class Gpt2Session {
+class Gpt2Session : public DecoderSession<Gpt2Model, Gpt2Weights> {
  public:
   Gpt2Session(const Gpt2Model& model, Numerics numerics);
 
   // As LlamaSession::forward: logits [n, V] for tokens at positions past()..past()+n.
   sim::TensorF forward(const std::vector<std::int32_t>& tokens, std::vector<sim::TensorF>* block_outputs = nullptr);
-  std::int64_t past() const { return past_; }
-  void reset();
-  const Numerics& numerics() const { return ops_.numerics(); }
-
- private:
-  const Gpt2Model* model_;
-  LayerOps ops_;
-  Gpt2Weights weights_;
-  KvCache cache_;
-  std::int64_t past_ = 0;
 };
 
 }  // namespace bitsim::models

@@ -98,24 +98,13 @@ LlamaModel LlamaModel::from_gguf(const GgufFile& f) {
 }
 
 LlamaSession::LlamaSession(const LlamaModel& model, Numerics numerics)
-    : model_(&model), ops_(std::move(numerics)), weights_(model.weights()) {
-  quantize_layer_weights(ops_, weights_.layers, kWeights);
-  weights_.output = ops_.weight(weights_.output, "output");
-  reset();
-}
-
-void LlamaSession::reset() {
-  past_ = 0;
-  cache_.reset(weights_.layers.size());
-}
+    : DecoderSession(model, std::move(numerics), kWeights) {}
 
 TensorF LlamaSession::forward(const std::vector<std::int32_t>& tokens, std::vector<TensorF>* block_outputs) {
   const auto& c = model_->config();
   if (block_outputs) block_outputs->clear();
   if (tokens.empty()) return TensorF(Shape{0, c.vocab});
-  if (past_ + Index(tokens.size()) > c.context)
-    throw std::invalid_argument("forward: " + std::to_string(past_ + tokens.size()) +
-                                " positions exceed the model's context of " + std::to_string(c.context));
+  check_context(tokens.size());
   std::vector<Index> ids(tokens.begin(), tokens.end());
   TensorF x = sim::embedding(weights_.token_embedding, ids);
   const auto norm = [&](const std::string& name) { return ops_.norm(c.norm_eps, name, past_); };

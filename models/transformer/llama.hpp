@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "models/transformer/decoder_session.hpp"
 #include "models/transformer/layer_ops.hpp"
 #include "models/transformer/numerics.hpp"
 #include "sim/tensor.hpp"
@@ -69,23 +70,13 @@ class LlamaModel {
 
 // One forward-pass session: the model's weights quantized per `numerics` (once), and a KV
 // cache that grows with every call.
-class LlamaSession {
+class LlamaSession : public DecoderSession<LlamaModel, LlamaWeights> {
  public:
   LlamaSession(const LlamaModel& model, Numerics numerics);
 
   // Runs tokens at positions past()..past()+n and returns their logits [n, vocab]. With
   // `block_outputs`, also the residual stream [n, d] after each block (for error profiles).
   sim::TensorF forward(const std::vector<std::int32_t>& tokens, std::vector<sim::TensorF>* block_outputs = nullptr);
-  std::int64_t past() const { return past_; }
-  void reset();
-  const Numerics& numerics() const { return ops_.numerics(); }
-
- private:
-  const LlamaModel* model_;
-  LayerOps ops_;
-  LlamaWeights weights_;  // quantized copies (or shared with the model where identity)
-  KvCache cache_;
-  std::int64_t past_ = 0;
 };
 
 }  // namespace bitsim::models

@@ -95,6 +95,20 @@ TEST_CASE("gpt2: FP32 logits match the float64 reference") {
   SUBCASE("a context overflow is an error") {
     Gpt2Session s(model, Numerics{});
     CHECK_THROWS_AS(s.forward(std::vector<std::int32_t>(33, 1)), std::invalid_argument);
+    // Counted from past(): 30 positions taken, 3 more do not fit, and nothing is consumed.
+    (void)s.forward(std::vector<std::int32_t>(30, 1));
+    CHECK_THROWS_WITH_AS(s.forward(std::vector<std::int32_t>(3, 1)),
+                         "forward: 33 positions exceed the model's context of 32", std::invalid_argument);
+    CHECK(s.past() == 30);
+    (void)s.forward(std::vector<std::int32_t>(2, 1));
+    CHECK(s.past() == 32);
+  }
+  SUBCASE("reset starts over: position 0 and an empty cache") {
+    Gpt2Session s(model, Numerics{});
+    (void)s.forward(std::vector<std::int32_t>(20, 1));
+    s.reset();
+    CHECK(s.past() == 0);
+    CHECK(max_abs_diff(s.forward(ref.ids), logits) == 0);
   }
 }
 
