@@ -9,40 +9,31 @@
 
 #include <cblas.h>
 
+#include "sim/kernels/attention_dims.hpp"
 #include "sim/kernels/rows.hpp"
 
 namespace bitsim::sim {
 namespace {
 
-struct Dims {
-  Index H, Hkv, Tq, Tk, d, dv, offset;
-  float scale;
-  bool causal;
-  Index group() const { return H / Hkv; }
+// The shared dims, the float32 scale and the mask.
+struct Dims : AttentionDims {
+  float scale = 0;
+  bool causal = false;
   // Keys query i sees: [0, visible(i)).
   Index visible(Index i) const { return causal ? std::clamp<Index>(offset + i + 1, 0, Tk) : Tk; }
 };
 
+// The dims, or std::invalid_argument for bad shapes and for what this path does not model.
 Dims check(const TensorF& q, const TensorF& k, const TensorF& v, const AttentionSpec& spec, const char* who) {
-  auto fail = [&](const std::string& why) {
-    throw std::invalid_argument(std::string(who) + ": " + why);
-  };
-  if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3)
-    fail("q, k, v must be [heads, T, d]; got " + shape_string(q.shape()) + ", " + shape_string(k.shape()) + ", " +
-         shape_string(v.shape()));
-  Dims s{q.size(0), k.size(0), q.size(1), k.size(1), q.size(2), v.size(2), 0, 0.0f, spec.causal};
-  if (s.Hkv == 0 || s.H % s.Hkv != 0 || v.size(0) != s.Hkv || k.size(2) != s.d || v.size(1) != s.Tk)
-    fail("incompatible shapes q " + shape_string(q.shape()) + ", k " + shape_string(k.shape()) + ", v " +
-         shape_string(v.shape()) + " (expected q [H, Tq, d], k [Hkv, Tk, d], v [Hkv, Tk, dv], Hkv divides H)");
+  const AttentionDims dims = attention_dims(q, k, v, spec, who);
+  auto fail = [&](const std::string& why) { throw std::invalid_argument(std::string(who) + ": " + why); };
   for (const QuantSpec* qs : {&spec.q, &spec.k, &spec.v, &spec.scores, &spec.probs})
     if (!qs->is_identity()) fail("quantizers are not modelled (every QuantSpec of the AttentionSpec must be identity)");
   if (!(spec.qk == AccumSpec{}) || !(spec.pv == AccumSpec{}))
     fail("AccumSpecs are not modelled (the sums are OpenBLAS's float32 sgemm; leave qk and pv default)");
   if (!spec.softmax.exp.is_float32() || !spec.softmax.sum.is_float32() || !spec.softmax.out.is_float32())
     fail("the softmax computes in float32 (leave the SoftmaxSpec default)");
-  s.offset = spec.query_offset.value_or(s.Tk - s.Tq);
-  s.scale = static_cast<float>(spec.scale.value_or(1.0 / std::sqrt(static_cast<double>(std::max<Index>(s.d, 1)))));
-  return s;
+  return {dims, static_cast<float>(attention_scale(spec, dims.d)), spec.causal};
 }
 
 // term(0) + ... + term(n-1) in float32: 8 lanes, lane l adding the terms l, l + 8, ... in

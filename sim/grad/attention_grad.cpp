@@ -7,30 +7,22 @@
 #include <vector>
 
 #include "sim/grad/grad_common.hpp"
+#include "sim/kernels/attention_dims.hpp"
 
 namespace bitsim::sim {
 namespace {
 
-struct Dims {
-  Index H, Hkv, Tq, Tk, d, dv, offset;
-  double scale;
-  bool causal;
+// The shared dims, the scale and the mask.
+struct Dims : AttentionDims {
+  double scale = 0;
+  bool causal = false;
   bool visible(Index i, Index j) const { return !causal || j <= offset + i; }
 };
 
 template <class T>
 Dims check(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const AttentionSpec& spec) {
-  if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3)
-    throw std::invalid_argument("attention_backward: q, k, v must be [heads, T, d]; got " + shape_string(q.shape()) +
-                                ", " + shape_string(k.shape()) + ", " + shape_string(v.shape()));
-  Dims s{q.size(0), k.size(0), q.size(1), k.size(1), q.size(2), v.size(2), 0, 0.0, spec.causal};
-  if (s.Hkv == 0 || s.H % s.Hkv != 0 || v.size(0) != s.Hkv || k.size(2) != s.d || v.size(1) != s.Tk)
-    throw std::invalid_argument("attention_backward: incompatible shapes q " + shape_string(q.shape()) + ", k " +
-                                shape_string(k.shape()) + ", v " + shape_string(v.shape()) +
-                                " (kv heads must divide query heads)");
-  s.offset = spec.query_offset.value_or(s.Tk - s.Tq);
-  s.scale = spec.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.d)));
-  return s;
+  const AttentionDims dims = attention_dims(q, k, v, spec, "attention_backward");
+  return {dims, attention_scale(spec, dims.d), spec.causal};
 }
 
 template <class T>
@@ -155,7 +147,7 @@ Tensor<T> attention_forward_exact(const Tensor<T>& q, const Tensor<T>& k, const 
   const auto Q = as_double(q), K = as_double(k), Vv = as_double(v);
   std::vector<double> out(static_cast<std::size_t>(s.H * s.Tq * s.dv), 0.0);
   grad_detail::for_each_row(s.H * s.Tq, s.Tk * (s.d + s.dv), [&](Index row) {
-    const Index h = row / s.Tq, i = row % s.Tq, g = h / (s.H / s.Hkv);
+    const Index h = row / s.Tq, i = row % s.Tq, g = h / s.group();
     std::vector<double> p(static_cast<std::size_t>(s.Tk));
     probability_row(s, Q, K, h, i, g, p);
     for (Index j = 0; j < s.Tk; ++j)
@@ -174,7 +166,7 @@ AttentionGrads<T> attention_backward(const Tensor<T>& q, const Tensor<T>& k, con
   if (block_k < 0) throw std::invalid_argument("attention_backward: block_k must be >= 0 (0: naive)");
   const auto Q = as_double(q), K = as_double(k), Vv = as_double(v), dO = as_double(dout);
   std::vector<double> dQ(Q.size(), 0.0), dK(K.size(), 0.0), dV(Vv.size(), 0.0);
-  const Index group = s.H / s.Hkv;
+  const Index group = s.group();
 
   // One kv head at a time (in parallel): its query heads in order, so the sums into
   // dK/dV of that kv head have a fixed order.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/gemm/gemm.hpp"
+#include "sim/kernels/attention_dims.hpp"
 #include "sim/kernels/rows.hpp"
 #include "sim/quant/quantize.hpp"
 
@@ -15,31 +16,16 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-struct Dims {
-  Index H, Hkv, Tq, Tk, d, dv, offset;
-  Index group() const { return H / Hkv; }
-  // Whether query i sees key j.
+// The shared dims, and whether query i sees key j.
+struct Dims : AttentionDims {
   bool visible(bool causal, Index i, Index j) const { return !causal || j <= offset + i; }
 };
 
 Dims check_shapes(const TensorF& q, const TensorF& k, const TensorF& v, const AttentionSpec& spec) {
-  auto fail = [&](const std::string& why) {
-    throw std::invalid_argument("attention: q " + shape_string(q.shape()) + ", k " + shape_string(k.shape()) +
-                                ", v " + shape_string(v.shape()) + ": " + why +
-                                " (expected q [H, Tq, d], k [Hkv, Tk, d], v [Hkv, Tk, dv], Hkv divides H)");
-  };
-  if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3) fail("every input must have rank 3");
-  Dims s{q.size(0), k.size(0), q.size(1), k.size(1), q.size(2), v.size(2), 0};
-  if (k.size(2) != s.d) fail("q and k differ in d");
-  if (v.size(0) != s.Hkv || v.size(1) != s.Tk) fail("k and v differ in heads or length");
-  if (s.Hkv == 0 ? s.H != 0 : s.H % s.Hkv != 0) fail("kv heads do not divide query heads");
-  s.offset = spec.query_offset.value_or(s.Tk - s.Tq);
-  return s;
+  return {attention_dims(q, k, v, spec, "attention")};
 }
 
-float score_scale(const AttentionSpec& spec, Index d) {
-  return to_float(spec.scale.value_or(1.0 / std::sqrt(static_cast<double>(std::max<Index>(d, 1)))));
-}
+float score_scale(const AttentionSpec& spec, Index d) { return to_float(attention_scale(spec, d)); }
 
 // Matrix [rows, cols] of head h of a rank-3 tensor (a view).
 TensorF head(const TensorF& t, Index h) { return t.slice(0, h, h + 1).reshaped({t.size(1), t.size(2)}); }

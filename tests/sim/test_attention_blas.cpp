@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -157,4 +159,52 @@ TEST_CASE("attention_blas: bad input names the problem") {
   AttentionBlasSaved wrong{random_tensor({2, 3, 2}, 5)};
   CHECK_THROWS_WITH_AS(attention_blas_backward(q, k, v, random_tensor({2, 3, 4}, 4), {}, &wrong),
                        doctest::Contains("saved"), std::invalid_argument);
+}
+
+// The three attention kernels (attention, attention_backward, attention_blas and its
+// backward) share one set of shape rules (sim/kernels/attention_dims.hpp): the same
+// problem gets the same explanation from each, prefixed by the kernel's name, and an
+// empty batch of heads (H = Hkv = 0) gives empty results.
+TEST_CASE("attention kernels share their shape rules") {
+  const TensorF q = random_tensor({4, 3, 5}, 1), k = random_tensor({2, 6, 5}, 2), v = random_tensor({2, 6, 7}, 3);
+  const TensorF dout = random_tensor({4, 3, 7}, 4);
+  struct Bad {
+    TensorF q, k, v;
+    const char* why;
+  };
+  const Bad bad[] = {
+      {random_tensor({4, 15}, 1), k, v, "every input must have rank 3"},
+      {q, random_tensor({2, 6, 4}, 2), v, "q and k differ in d"},
+      {q, k, random_tensor({2, 5, 7}, 3), "k and v differ in heads or length"},
+      {q, random_tensor({3, 6, 5}, 2), random_tensor({3, 6, 7}, 3), "kv heads do not divide query heads"},
+  };
+  for (const Bad& b : bad) {
+    CAPTURE(b.why);
+    const auto check = [&](const char* who, auto&& call) {
+      try {
+        call();
+        FAIL("no error from " << who);
+      } catch (const std::invalid_argument& e) {
+        const std::string text = e.what();
+        CHECK(text.rfind(std::string(who) + ": q [", 0) == 0);
+        CHECK(text.find(b.why) != std::string::npos);
+        CHECK(text.find("Hkv divides H") != std::string::npos);
+      }
+    };
+    check("attention", [&] { (void)attention(b.q, b.k, b.v); });
+    check("attention_backward", [&] { (void)attention_backward(b.q.cast<double>(), b.k.cast<double>(), b.v.cast<double>(), dout.cast<double>()); });
+    check("attention_blas", [&] { (void)attention_blas(b.q, b.k, b.v); });
+    check("attention_blas_backward", [&] { (void)attention_blas_backward(b.q, b.k, b.v, dout); });
+  }
+
+  const TensorF q0(Shape{0, 3, 5}), k0(Shape{0, 6, 5}), v0(Shape{0, 6, 7}), dout0(Shape{0, 3, 7});
+  CHECK(attention(q0, k0, v0).shape() == Shape{0, 3, 7});
+  CHECK(attention_blas(q0, k0, v0).shape() == Shape{0, 3, 7});
+  const auto g = attention_blas_backward(q0, k0, v0, dout0);
+  CHECK(g.dq.shape() == Shape{0, 3, 5});
+  CHECK(g.dk.shape() == Shape{0, 6, 5});
+  CHECK(g.dv.shape() == Shape{0, 6, 7});
+  const auto g64 = attention_backward(q0.cast<double>(), k0.cast<double>(), v0.cast<double>(), dout0.cast<double>());
+  CHECK(g64.dq.shape() == Shape{0, 3, 5});
+  CHECK(g64.dv.shape() == Shape{0, 6, 7});
 }
