@@ -18,6 +18,8 @@
 #include <string>
 
 #include "experiments/cli/commands.hpp"
+#include "experiments/cli/device_option.hpp"
+#include "experiments/config/device_choice.hpp"
 #include "experiments/cli/text_table.hpp"
 #include "models/io/gguf.hpp"
 #include "models/io/load_error.hpp"
@@ -439,7 +441,10 @@ void add_model_command(CLI::App& app) {
   eval->add_flag("--per-layer", eval_opts->per_layer, "Also print the SQNR of the residual stream after every block");
   eval->add_flag("--json", eval_opts->json, "Print JSON");
   add_quant_options(eval, eval_opts->quant, true);
+  auto eval_device = std::make_shared<std::string>("cpu");
+  add_device_option(eval, *eval_device);
   eval->callback([=] {
+    const sim::DeviceScope device(experiments::check_device_option(*eval_device));
     try {
       run_eval(*eval_path, *eval_opts);
     } catch (const models::LoadError& e) {
@@ -458,7 +463,10 @@ void add_model_command(CLI::App& app) {
   generate->add_option("--tokens", *gen_tokens, "tokens to generate")->capture_default_str();
   generate->add_flag("--json", *gen_json, "Print JSON");
   add_quant_options(generate, *gen_quant, false);
+  auto gen_device = std::make_shared<std::string>("cpu");
+  add_device_option(generate, *gen_device);
   generate->callback([=] {
+    const sim::DeviceScope device(experiments::check_device_option(*gen_device));
     try {
       run_generate(*gen_path, *prompt, *gen_tokens, *gen_quant, *gen_json);
     } catch (const models::LoadError& e) {

@@ -19,6 +19,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "experiments/cli/commands.hpp"
+#include "experiments/cli/device_option.hpp"
+#include "experiments/config/device_choice.hpp"
 #include "experiments/results/results_file.hpp"
 #include "experiments/runner/runner.hpp"
 #include "models/train/checkpoint.hpp"
@@ -42,6 +44,7 @@ struct TrainArgs {
   std::string data, output, log, accum, file, h5, tokenizer = "bytes";
   std::string gelu = "tanh";
   std::string attention = "exact";
+  std::string device = "cpu";
   std::int64_t steps = 200, warmup = 20, eval_every = 50, print_every = 10;
   std::int64_t d_model = 64, layers = 2, heads = 4, seq = 64, batch = 8, eval_windows = 32;
   double lr = 3e-3, min_lr_ratio = 0.1, weight_decay = 0.1, clip = 1.0, loss_scale = 1.0;
@@ -339,6 +342,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--eval-windows", a->eval_windows, "validation sequences")->capture_default_str();
   cmd->add_option("--print-every", a->print_every, "print every N steps")->capture_default_str();
   cmd->add_option("--threads", a->threads, "threads (default: every core; results do not depend on it)");
+  add_device_option(cmd, a->device);
   cmd->add_option("--log", a->log, "also write the loss curve as CSV");
   cmd->add_option("--h5", a->h5,
                   "also write the loss curve as a results file (HDF5; bitsim report reads it), one row per step");
@@ -351,6 +355,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("FILE", a->file, "training file (YAML: option: value, e.g. recipe: nvfp4, d_model: 64)");
   cmd->callback([a, cmd] {
     if (!a->file.empty()) apply_yaml(a->file, *cmd);
+    const sim::DeviceScope device(experiments::check_device_option(a->device));
     run(*a);
   });
 }

@@ -28,6 +28,15 @@ std::string origin(const ExperimentConfig& config, const std::string& override_n
   return where;
 }
 
+// Installs this build's GPU kernels (unless a program installed its own table first:
+// tests wrap the kernels to count their calls), then sim::require_device().
+void require_ready(sim::Device device) {
+#ifdef BITSIM_WITH_CUDA_KERNELS
+  if (sim::installed_cuda_kernels() == nullptr) sim::cuda::install_device_kernels();
+#endif
+  sim::require_device(device);
+}
+
 }  // namespace
 
 sim::Device run_device(const ExperimentConfig& config, const std::string& override_name) {
@@ -40,17 +49,22 @@ sim::Device run_device(const ExperimentConfig& config, const std::string& overri
 
 sim::Device check_run_device(const ExperimentConfig& config, const std::string& override_name) {
   const sim::Device device = run_device(config, override_name);
-#ifdef BITSIM_WITH_CUDA_KERNELS
-  // This build's GPU kernels, unless a program installed its own table first (tests wrap
-  // the kernels to count their calls).
-  if (sim::installed_cuda_kernels() == nullptr) sim::cuda::install_device_kernels();
-#endif
   try {
-    sim::require_device(device);
+    require_ready(device);
   } catch (const std::invalid_argument& e) {
     throw ConfigError(origin(config, override_name) + ": " + e.what());
   }
   return device;
+}
+
+sim::Device check_device_option(const std::string& name) {
+  try {
+    const sim::Device device = sim::parse_device(name);
+    require_ready(device);
+    return device;
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("--device " + name + ": " + e.what());
+  }
 }
 
 }  // namespace bitsim::experiments

@@ -20,4 +20,10 @@ sim::Device run_device(const ExperimentConfig& config, const std::string& overri
 // "--device cuda: device 'cuda': no usable GPU (CUDA runtime: ...)" for the override.
 sim::Device check_run_device(const ExperimentConfig& config, const std::string& override_name = "");
 
+// For the commands with a --device option and no experiment file (bitsim model eval,
+// model generate, train): the device `name` names, after the same checks. Throws
+// std::invalid_argument "--device NAME: ..." (an input error: exit status 2) for an
+// unknown name or a device that cannot run here.
+sim::Device check_device_option(const std::string& name);
+
 }  // namespace bitsim::experiments

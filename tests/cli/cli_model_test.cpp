@@ -1,9 +1,12 @@
 // bitsim model info: a synthetic safetensors file described, JSON parsed back, and bad
-// files reported with exit status 2.
+// files reported with exit status 2; model eval / generate on small checkpoints; --device.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <unistd.h>
+#include <vector>
 
 #include "tests/cli/run_bitsim.hpp"
 #include "tests/models/temp_file.hpp"
@@ -114,4 +117,64 @@ TEST_CASE("bitsim model eval on all-MiniLM-L6-v2 (when fetched)") {
   CHECK(run["cosine_mean"].get<double>() > 0.99);
   CHECK(run["retrieval_top1"].get<double>() >= 0);
   CHECK(run_bitsim({"model", "generate", model, "--prompt", "x"}).exit_status == 2);
+}
+
+// --device on the commands without an experiment file (model eval, model generate, train):
+// cpu gives what the default gives; an unknown name lists the valid ones; cuda either runs
+// with the same bits (a CUDA build on a GPU) or is refused before any work with the reason
+// (no CUDA in this build, or no usable GPU), exit status 2 and nothing written.
+TEST_CASE("bitsim model eval / generate / train --device") {
+  const std::string dir = std::string(BITSIM_TEST_DATA) + "/models/tiny_gpt2";
+  const std::vector<std::string> eval = {"model", "eval", dir, "--text", dir + "/sample.txt", "--tokens", "16",
+                                         "--weights", "nvfp4", "--json"};
+  const std::vector<std::string> generate = {"model", "generate", dir, "--prompt", "The cat", "--tokens", "4",
+                                             "--weights", "int4:per_channel", "--json"};
+  const std::filesystem::path checkpoint =
+      std::filesystem::temp_directory_path() / ("bitsim_cli_device_" + std::to_string(::getpid()) + ".safetensors");
+  const std::vector<std::string> train = {"train", "--steps", "2", "--d-model", "16", "--layers", "1", "--seq", "16",
+                                          "--batch", "2", "--data", "builtin", "--recipe", "nvfp4",
+                                          "--print-every", "1", "--eval-every", "1000", "-o", checkpoint.string()};
+  const auto with = [](std::vector<std::string> args, const std::string& device) {
+    args.push_back("--device");
+    args.push_back(device);
+    return args;
+  };
+  // (Timings differ between runs; everything else must not.)
+  const auto without_times = [](const std::string& json_text) {
+    auto j = nlohmann::json::parse(json_text);
+    j.erase("reference_seconds");
+    for (auto& run : j["runs"]) run.erase("seconds");
+    return j.dump();
+  };
+  for (const auto& command : {eval, generate}) {
+    const auto plain = run_bitsim(command);
+    REQUIRE(plain.exit_status == 0);
+    const auto cpu = run_bitsim(with(command, "cpu"));
+    REQUIRE(cpu.exit_status == 0);
+    CHECK(without_times(cpu.out) == without_times(plain.out));
+
+    const auto bogus = run_bitsim(with(command, "tpu"));
+    CHECK(bogus.exit_status == 2);
+    CHECK(bogus.err.find("--device tpu: unknown device 'tpu'; valid: cpu, cuda") != std::string::npos);
+
+    const auto cuda = run_bitsim(with(command, "cuda"));
+    if (cuda.exit_status == 0) {
+      CHECK(without_times(cuda.out) == without_times(plain.out));
+    } else {
+      CHECK(cuda.exit_status == 2);
+      CHECK(cuda.err.find("--device cuda: device 'cuda': ") != std::string::npos);
+      CHECK(cuda.out.empty());
+    }
+  }
+  std::filesystem::remove(checkpoint);
+  const auto cuda_train = run_bitsim(with(train, "cuda"));
+  if (cuda_train.exit_status != 0) {
+    CHECK(cuda_train.exit_status == 2);
+    CHECK(cuda_train.err.find("--device cuda: device 'cuda': ") != std::string::npos);
+    CHECK(!std::filesystem::exists(checkpoint));
+  }
+  std::filesystem::remove(checkpoint);
+  CHECK(run_bitsim(with(train, "cpu")).exit_status == 0);
+  CHECK(std::filesystem::exists(checkpoint));
+  std::filesystem::remove(checkpoint);
 }
