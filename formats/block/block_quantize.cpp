@@ -566,12 +566,12 @@ class Kernel {
     return best;
   }
 
-  // s_enc = (elem_max * scale_max) / amax(tensor) in float32 over the finite inputs;
-  // 1 when that amax is 0, and at most the largest float.
   // The two-level recipe's block scale before rounding is amax times this (float32 steps,
   // Transformer Engine's order: s_enc * (1 / element max)).
   float two_level_scale_factor() const { return tensor_scale_ * (1.0f / float(f_.element_max())); }
 
+  // s_enc = (elem_max * scale_max) / amax(tensor) in float32 over the finite inputs;
+  // 1 when that amax is 0, and at most the largest float.
   float tensor_encode_scale() const {
     const std::size_t n = g_.rows * g_.cols;
     const float amax = tbb::parallel_reduce(
